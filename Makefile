@@ -1,0 +1,49 @@
+# RightsHub — two commands on a fresh clone:
+#   make run    installs into .venv, migrates the embedded SQLite database, loads reference and
+#               demo data, and serves on http://127.0.0.1:8000 (RIGHTSHUB_HOST / RIGHTSHUB_PORT)
+#   make test   installs dev dependencies and runs the whole suite (SQLite, and PostgreSQL when
+#               reachable)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run install install-dev test lint typecheck contracts bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+run: $(STAMP)
+	$(BIN)/rightshub serve --demo
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check schemas hub auth connectors gateway tests bench
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/rightshub export-contracts
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""NDJSON streaming ingest: loads larger than one batch, one record per line.
+
+The body is read as it arrives and ingested in chunks of ``max_batch_records``, each in its
+own transaction, so memory stays flat whatever the size. A retried stream is safe: records
+already written come back as "unchanged"; with an ``Idempotency-Key`` the whole answer is
+remembered once the stream has been ingested completely.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from hub import Hub, IdempotencyRequest, ImportSummary, Principal, Rejection, StoredAnswer
+
+MAX_LINE_BYTES = 1024 * 1024
+
+
+async def _lines(request: Request) -> AsyncIterator[bytes | None]:
+    """Lines of the body; ``None`` stands for a line that was too long (and skipped)."""
+    buffer = bytearray()
+    skipping = False
+    async for chunk in request.stream():
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                if not skipping:
+                    buffer += chunk[start:]
+                    if len(buffer) > MAX_LINE_BYTES:
+                        buffer.clear()
+                        skipping = True
+                break
+            if skipping:
+                skipping = False
+                yield None
+            else:
+                buffer += chunk[start:end]
+                yield bytes(buffer)
+            buffer.clear()
+            start = end + 1
+    if skipping:
+        yield None
+    elif buffer.strip():
+        yield bytes(buffer)
+
+
+def _line_rejection(index: int, code: str, vi: str, en: str) -> Rejection:
+    return Rejection(index, None, "", code, vi, en)
+
+
+async def ingest_ndjson(
+    request: Request,
+    hub: Hub,
+    principal: Principal,
+    record_type: str,
+    *,
+    dry_run: bool,
+    idempotency_key: str | None,
+) -> ImportSummary | StoredAnswer:
+    idem = None
+    if idempotency_key is not None and not dry_run:
+        # The body is not buffered, so the key is bound to the record type only.
+        idem = IdempotencyRequest(idempotency_key, f"ndjson:{record_type}")
+        stored = await hub.ingest.replay(principal, idem)
+        if stored is not None:
+            return stored
+    batch_id = uuid.uuid4().hex
+    limit = hub.settings.max_batch_records
+    total = ImportSummary(dry_run=dry_run)
+    items: list[Any] = []
+    indexes: list[int] = []
+
+    async def flush() -> None:
+        if items:
+            result = await hub.ingest.ingest(
+                principal, record_type, items, dry_run=dry_run, batch_id=batch_id,
+                indexes=indexes,
+            )
+            assert isinstance(result, ImportSummary)
+            total.add(result)
+        items.clear()
+        indexes.clear()
+
+    index = -1
+    async for line in _lines(request):
+        if line is not None and not line.strip():
+            continue
+        index += 1
+        if line is None:
+            total.rejections.append(_line_rejection(
+                index, "line_too_long",
+                f"Dòng {index + 1} dài quá {MAX_LINE_BYTES} byte.",
+                f"Line {index + 1} is longer than {MAX_LINE_BYTES} bytes.",
+            ))
+            total.rejected += 1
+            continue
+        try:
+            items.append(orjson.loads(line))
+            indexes.append(index)
+        except orjson.JSONDecodeError as exc:
+            total.rejections.append(_line_rejection(
+                index, "invalid_json",
+                f"Dòng {index + 1} không phải JSON hợp lệ (UTF-8): {exc.msg}.",
+                f"Line {index + 1} is not valid JSON (UTF-8): {exc.msg}.",
+            ))
+            total.rejected += 1
+            continue
+        if len(items) >= limit:
+            await flush()
+    await flush()
+    total.rejections.sort(key=lambda r: r.index)
+    if idem is not None:
+        await hub.ingest.remember(principal, idem, total)
+    return total

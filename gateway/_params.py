@@ -1,0 +1,60 @@
+"""Typed, bounded request parameters shared by routers.
+
+Control characters are refused at the edge: PostgreSQL cannot store NUL in text, and no
+legitimate code or search text contains one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Path, Query
+
+SAFE_TEXT = r"^[^\x00-\x1F\x7F]+$"
+SOURCE_ID = r"^[^\x00-\x20\x7F]+$"
+CODE = r"^[A-Za-z0-9._-]+$"
+
+SourceIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        pattern=SOURCE_ID,
+        description="The agency's own id of the record (no spaces or control characters).",
+    ),
+]
+AgencyCode = Annotated[
+    str | None,
+    Query(max_length=40, pattern=CODE, description="Agency code, e.g. G16 or 08."),
+]
+VocabCode = Annotated[str | None, Query(max_length=60, pattern=CODE)]
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=SAFE_TEXT,
+        description="Full-text search that ignores Vietnamese diacritics; exact matches first.",
+    ),
+]
+Cursor = Annotated[
+    str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor")
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7E]+$",
+        description="Makes a retried batch return the first answer and write nothing twice.",
+    ),
+]
+IfMatchHeader = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=500, pattern=r"^[\x20-\x7E]+$"),
+]
+IfNoneMatchHeader = Annotated[
+    str | None,
+    Header(alias="If-None-Match", max_length=500, pattern=r"^[\x20-\x7E]+$"),
+]

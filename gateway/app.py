@@ -1,0 +1,89 @@
+"""The FastAPI application: the hub's faces mounted together, middleware declared in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+
+import schemas
+from gateway._logging import configure_logging
+from gateway._middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway._problems import install_problem_handlers
+from gateway.routers import changes, health, reference
+from gateway.routers.records import record_router
+from hub import Hub, Settings
+
+API_DESCRIPTION = """
+RightsHub — the data-exchange hub of the shared database of human-rights communication
+(Decision 1079/QĐ-TTg). Agency systems push records of the shared data standard, read what
+every agency shared, and follow the change feed. Errors are RFC 9457 problem details with
+messages in Vietnamese and English.
+"""
+
+
+def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if settings.environment != "test":
+        configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.hub = hub or Hub(settings)
+        try:
+            yield
+        finally:
+            if hub is None:
+                await app.state.hub.close()
+
+    middleware = [
+        # Outermost: every response, errors included, carries the request id and is logged.
+        Middleware(RequestContextMiddleware),
+        # Before any route reads a body.
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
+    app = FastAPI(
+        title="RightsHub API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        middleware=middleware,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    v1 = APIRouter(prefix="/v1")
+    for record_type in schemas.RECORD_TYPES.values():
+        v1.include_router(record_router(record_type))
+    v1.include_router(changes.router)
+    v1.include_router(reference.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    _add_standard_schemas(app)
+    return app
+
+
+def _add_standard_schemas(app: FastAPI) -> None:
+    """Put every record type's input model into the OpenAPI components, so batch and PUT
+    bodies (parsed by hand to report per-record errors) are documented by reference."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        for record_type in schemas.RECORD_TYPES.values():
+            schema = record_type.model.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            for name, definition in schema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components[record_type.model.__name__] = schema
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,217 @@
+"""The ``rightshub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import schemas
+from hub import Hub, HubError, ImportSummary, Principal, Settings
+from hub._files import detect_format, read_rows
+from hub._imports import import_rows
+from hub._migrate import upgrade
+from hub._seed import seed_demo, seed_reference
+
+app = typer.Typer(help="RightsHub: the human-rights communication data-exchange hub.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="The central database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(soft_wrap=True)
+
+DEMO_AGENCY = "G16"
+DEMO_CLIENT = "demo-g16"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # bad settings stop start-up with a readable message
+        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply database migrations (SQLite or PostgreSQL)."""
+    upgrade(_settings(), revision)
+    console.print(f"Database upgraded to {revision}.")
+
+
+async def _seed(settings: Settings, demo: bool) -> None:
+    hub = Hub(settings)
+    try:
+        report = await seed_reference(hub.db)
+        console.print(
+            f"Reference data: {report.agencies} agencies, "
+            f"{report.terms_added} new vocabulary terms."
+        )
+        if demo:
+            hub.catalog.invalidate()
+            summary = await seed_demo(hub.ingest)
+            console.print(
+                f"Demo data: {summary.created} created, {summary.updated} updated, "
+                f"{summary.unchanged} unchanged, {summary.rejected} rejected."
+            )
+    finally:
+        await hub.close()
+
+
+@app.command()
+def seed(demo: Annotated[bool, typer.Option(help="Also load the demo data set")] = False) -> None:
+    """Load the agency registry and vocabularies (and optionally demo records)."""
+    asyncio.run(_seed(_settings(), demo))
+
+
+def _demo_token(settings: Settings) -> str:
+    """A development token for the demo agency, kept under var/ so restarts keep it."""
+    path = Path("var/demo-token")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: RIGHTSHUB_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: RIGHTSHUB_PORT or 8000")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
+    demo: Annotated[bool | None, typer.Option(help="Migrate and load demo data first "
+                                              "(default on the embedded SQLite database)")] = None,
+) -> None:
+    """Serve the hub (REST API, docs, health and metrics)."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    embedded = settings.environment == "embedded"
+    token = None
+    if demo if demo is not None else embedded and settings.is_sqlite:
+        upgrade(settings)
+        asyncio.run(_seed(settings, demo=True))
+    if embedded and not settings.dev_principals:
+        token = _demo_token(settings)
+        os.environ["RIGHTSHUB_DEV_PRINCIPALS"] = json.dumps([{
+            "token": token, "agency": DEMO_AGENCY, "client_id": DEMO_CLIENT,
+            "scopes": ["records:read", "records:write", "changes:read"],
+        }])
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]RightsHub[/bold] on {base}")
+    console.print(f"  API docs (OpenAPI): {base}/docs")
+    console.print(f"  health: {base}/healthz   ready: {base}/readyz   metrics: {base}/metrics")
+    console.print(f"  GraphQL ({base}/graphql) and console ({base}/console) come with their issues")
+    if token:
+        console.print(f"  Demo caller: agency {DEMO_AGENCY}, client {DEMO_CLIENT}")
+        console.print(f"  curl -H 'Authorization: Bearer {token}' {base}/v1/products?limit=5\n")
+    uvicorn.run(
+        "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, access_log=False, proxy_headers=False,
+    )
+
+
+def _print_summary(summary: ImportSummary, *, limit: int = 50) -> None:
+    table = Table(title="Kết quả nhập / Import summary")
+    for column in ("created", "updated", "unchanged", "deleted", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(getattr(summary, c)) for c in
+                    ("created", "updated", "unchanged", "deleted", "rejected")))
+    console.print(table)
+    if summary.rejections:
+        rejected = Table(title="Bản ghi bị từ chối / Rejected rows")
+        for column in ("row", "source_id", "field", "lỗi", "error"):
+            rejected.add_column(column)
+        for r in summary.rejections[:limit]:
+            rejected.add_row(str(r.index), r.source_id or "", r.path, r.message_vi, r.message_en)
+        console.print(rejected)
+        if len(summary.rejections) > limit:
+            console.print(f"... {len(summary.rejections) - limit} more")
+
+
+async def _import(settings: Settings, path: Path, record_type: str, agency: str,
+                  dry_run: bool, fmt: str) -> ImportSummary:
+    hub = Hub(settings)
+    try:
+        graph = await hub.catalog.agencies()
+        if not graph.exists(agency):
+            raise typer.BadParameter(f"unknown agency {agency}", param_hint="--agency")
+        principal = Principal(f"cli-import:{agency}", agency, frozenset({"records:write"}), "file")
+        model = schemas.RECORD_TYPES[record_type].model
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                      transient=False) as progress:
+            total = path.stat().st_size
+            task = progress.add_task(f"{path.name}", total=total)
+            rows = read_rows(path, model, fmt)
+
+            def tracked() -> Any:
+                for count, row in enumerate(rows, start=1):
+                    yield row
+                    if count % 1000 == 0:
+                        progress.update(task, description=f"{path.name}: {count} rows")
+
+            summary = await import_rows(
+                hub.ingest, principal, record_type, tracked(), dry_run=dry_run,
+            )
+            progress.update(task, completed=total)
+        return summary
+    finally:
+        await hub.close()
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    record_type: Annotated[str, typer.Option("--type", "-t", help="Record type, e.g. products")],
+    agency: Annotated[str, typer.Option("--agency", "-a", help="Owner agency code, e.g. G16")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate only, write nothing")
+    ] = False,
+) -> None:
+    """Import an NDJSON, CSV or XLSX file of records through the ingest pipeline."""
+    if record_type not in schemas.RECORD_TYPES:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(schemas.RECORD_TYPES)}", param_hint="--type"
+        )
+    settings = _settings()
+    try:
+        fmt = detect_format(file)
+        summary = asyncio.run(_import(settings, file, record_type, agency, dry_run, fmt))
+    except HubError as exc:
+        console.print(f"[red]{exc.detail_vi}[/red]\n{exc.detail_en}")
+        raise typer.Exit(1) from None
+    _print_summary(summary)
+    raise typer.Exit(1 if summary.rejected else 0)
+
+
+@app.command("export-contracts")
+def export_contracts(
+    check: Annotated[bool, typer.Option(help="Fail if the committed files differ")] = False,
+) -> None:
+    """Write openapi/openapi.json and the JSON Schemas of the data standard."""
+    from gateway._contracts import drifted_contracts, write_contracts
+
+    if check:
+        drift = drifted_contracts()
+        if drift:
+            console.print("[red]Contracts out of date:[/red] " + ", ".join(drift))
+            raise typer.Exit(1)
+        console.print("Contracts are current.")
+        return
+    for path in write_contracts():
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

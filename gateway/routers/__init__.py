@@ -1,0 +1,1 @@
+"""REST routers: thin, one per record family and one per reference resource."""

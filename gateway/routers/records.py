@@ -1,0 +1,322 @@
+"""One router per record family, all built by :func:`record_router` over the one ingest
+pipeline. Handlers parse and answer; the pipeline and the query service decide."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+import schemas
+from gateway._json import JSON
+from gateway._ndjson import ingest_ndjson
+from gateway._params import (
+    AgencyCode,
+    Cursor,
+    IdempotencyKeyHeader,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    SearchText,
+    SourceIdPath,
+    VocabCode,
+)
+from gateway._wire import Problem, RecordPage
+from gateway.deps import HubDep, Reader, SessionDep, Writer
+from hub import (
+    IdempotencyRequest,
+    ImportSummary,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RecordFilter,
+    StoredAnswer,
+    ValidationFailed,
+    decode_json,
+    envelope,
+    etag_for,
+    get_record,
+    list_records,
+    request_hash,
+)
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": text}
+    for status, text in (
+        (400, "Invalid input"),
+        (401, "Unauthenticated"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (412, "Precondition failed"),
+        (413, "Payload too large"),
+        (415, "Unsupported media type"),
+        (422, "Record does not meet the data standard"),
+    )
+}
+JSON_TYPES = ("application/json", "")
+NDJSON = "application/x-ndjson"
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _batch_records(body: bytes, limit: int) -> list[Any]:
+    payload = decode_json(body)
+    if not isinstance(payload, dict) or set(payload) != {"records"}:
+        raise InvalidInput(
+            'Nội dung phải là đối tượng {"records": [...]} và không có trường nào khác.',
+            'The body must be an object {"records": [...]} with no other field.',
+        )
+    records = payload["records"]
+    if not isinstance(records, list):
+        raise InvalidInput("records phải là một mảng.", "records must be an array.")
+    if len(records) > limit:
+        raise PayloadTooLarge(
+            f"Một lô tối đa {limit} bản ghi; lô này có {len(records)}. "
+            "Hãy chia nhỏ hoặc gửi NDJSON (Content-Type: application/x-ndjson).",
+            f"A batch holds at most {limit} records; this one has {len(records)}. "
+            "Split it or stream NDJSON (Content-Type: application/x-ndjson).",
+        )
+    return records
+
+
+def _summary_response(result: ImportSummary | StoredAnswer) -> JSON:
+    if isinstance(result, StoredAnswer):
+        return JSON(result.body, status_code=result.status_code,
+                    headers={"Idempotent-Replayed": "true"})
+    return JSON(result.as_dict())
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _reject_if_failed(summary: ImportSummary | StoredAnswer) -> ImportSummary:
+    assert isinstance(summary, ImportSummary)
+    if summary.rejections:
+        if any(r.code == "not_found" for r in summary.rejections):
+            first = summary.rejections[0]
+            raise NotFound(first.message_vi, first.message_en)
+        raise ValidationFailed(
+            "Bản ghi không đạt chuẩn dữ liệu; xem danh sách errors.",
+            "The record does not meet the data standard; see the errors list.",
+            errors=[r.as_dict() for r in summary.rejections],
+        )
+    return summary
+
+
+def batch_request_schema(record_type: schemas.RecordType) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{record_type.model.__name__}"}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["records"],
+                    "additionalProperties": False,
+                    "properties": {"records": {"type": "array", "maxItems": 1000, "items": ref}},
+                }
+            },
+            NDJSON: {"schema": {"type": "string", "description": "One record per line."}},
+        },
+    }
+
+
+def record_router(record_type: schemas.RecordType) -> APIRouter:
+    name = record_type.name
+    model = record_type.model.__name__
+    router = APIRouter(prefix=f"/{name}", tags=[record_type.label_en], responses=PROBLEMS)
+
+    @router.post(
+        ":batch",
+        name=f"{name}_batch",
+        summary=f"Upsert or delete up to 1,000 {name} (or stream NDJSON)",
+        response_model=schemas.ImportSummary,
+        openapi_extra={"requestBody": batch_request_schema(record_type)},
+    )
+    async def batch(
+        request: Request,
+        principal: Writer,
+        hub: HubDep,
+        idempotency_key: IdempotencyKeyHeader = None,
+        dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+    ) -> Response:
+        """Each item is a record of the standard; ``{"source_id": ..., "_op": "delete"}``
+        writes a tombstone. Valid items are stored even when others are rejected."""
+        media = _media_type(request)
+        if media == NDJSON:
+            result = await ingest_ndjson(
+                request, hub, principal, name, dry_run=dry_run, idempotency_key=idempotency_key
+            )
+            return _summary_response(result)
+        if media not in JSON_TYPES:
+            raise InvalidUnsupported()
+        body = await request.body()
+        records = _batch_records(body, hub.settings.max_batch_records)
+        idem = None
+        if idempotency_key is not None and not dry_run:
+            idem = IdempotencyRequest(idempotency_key, request_hash(name, body))
+        result = await hub.ingest.ingest(
+            principal, name, records, dry_run=dry_run, batch_id=uuid.uuid4().hex,
+            idempotency=idem,
+        )
+        return _summary_response(result)
+
+    @router.get("", name=f"{name}_list", summary=f"List {name}", response_model=RecordPage)
+    async def list_(
+        principal: Reader,
+        hub: HubDep,
+        session: SessionDep,
+        agency: AgencyCode = None,
+        kind: VocabCode = None,
+        theme: VocabCode = None,
+        language: VocabCode = None,
+        target_group: VocabCode = None,
+        channel: VocabCode = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        updated_since: datetime | None = None,
+        q: SearchText = None,
+        include_deleted: bool = False,
+        limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+        cursor: Cursor = None,
+    ) -> Response:
+        """Filter by agency (former agencies roll up to their successors), kind, vocabulary
+        codes, dates and text. Pages are capped at the configured maximum."""
+        settings = hub.settings
+        size = min(limit or settings.default_page_size, settings.max_page_size)
+        flt = RecordFilter(
+            agency=agency, kind=kind, theme=theme, language=language,
+            target_group=target_group, channel=channel, date_from=date_from, date_to=date_to,
+            updated_since=_utc(updated_since), q=q, include_deleted=include_deleted,
+        )
+        graph = await hub.catalog.agencies()
+        page = await list_records(
+            session, principal, graph, name, flt, limit=size, cursor=cursor
+        )
+        return JSON({"items": [envelope(r) for r in page.items], "next_cursor": page.next_cursor})
+
+    @router.get(
+        "/{source_id:path}",
+        name=f"{name}_get",
+        summary=f"Read one of {name} by its source_id",
+        response_model=schemas.RecordEnvelope,
+        responses={304: {"description": "Not modified"}},
+    )
+    async def get_one(
+        source_id: SourceIdPath,
+        principal: Reader,
+        hub: HubDep,
+        session: SessionDep,
+        agency: AgencyCode = None,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response:
+        graph = await hub.catalog.agencies()
+        record = await get_record(
+            session, principal, graph, name, owner=agency or principal.agency,
+            source_id=source_id,
+        )
+        if record is None:
+            raise NotFound(
+                f"Không tìm thấy bản ghi {name}/{source_id}.", f"Record {name}/{source_id} not found."
+            )
+        etag = etag_for(record.version, record.content_hash)
+        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+            return Response(status_code=304, headers={"ETag": etag})
+        return JSON(envelope(record), headers={"ETag": etag})
+
+    @router.put(
+        "/{source_id:path}",
+        name=f"{name}_put",
+        summary=f"Create or replace one of {name}",
+        response_model=schemas.RecordEnvelope,
+        responses={201: {"model": schemas.RecordEnvelope, "description": "Created"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
+                },
+            }
+        },
+    )
+    async def put_one(
+        request: Request,
+        source_id: SourceIdPath,
+        principal: Writer,
+        hub: HubDep,
+        session: SessionDep,
+        if_match: IfMatchHeader = None,
+    ) -> Response:
+        """``If-Match`` with the ETag of the last read prevents lost updates (RFC 9110 §13.1.1);
+        ``If-Match: *`` updates only an existing record."""
+        if _media_type(request) not in JSON_TYPES:
+            raise InvalidUnsupported()
+        body = decode_json(await request.body())
+        if not isinstance(body, dict):
+            raise InvalidInput(
+                "Nội dung phải là một đối tượng JSON.", "The body must be a JSON object."
+            )
+        if body.get("source_id", source_id) != source_id:
+            raise InvalidInput(
+                "source_id trong nội dung khác với source_id trên đường dẫn.",
+                "The source_id in the body differs from the one in the path.",
+            )
+        if "_op" in body:
+            raise InvalidInput(
+                "Không dùng _op với PUT; hãy dùng DELETE.", "Do not send _op with PUT; use DELETE."
+            )
+        summary = _reject_if_failed(
+            await hub.ingest.ingest(
+                principal, name, [{**body, "source_id": source_id}], if_match=if_match,
+                batch_id=uuid.uuid4().hex,
+            )
+        )
+        graph = await hub.catalog.agencies()
+        record = await get_record(
+            session, principal, graph, name, owner=principal.agency, source_id=source_id
+        )
+        assert record is not None
+        return JSON(
+            envelope(record),
+            status_code=201 if summary.created else 200,
+            headers={"ETag": etag_for(record.version, record.content_hash)},
+        )
+
+    @router.delete(
+        "/{source_id:path}",
+        name=f"{name}_delete",
+        summary=f"Delete one of {name} (writes a tombstone)",
+        status_code=204,
+        response_class=Response,
+    )
+    async def delete_one(
+        source_id: SourceIdPath,
+        principal: Writer,
+        hub: HubDep,
+        if_match: IfMatchHeader = None,
+    ) -> Response:
+        _reject_if_failed(
+            await hub.ingest.ingest(
+                principal, name, [{"source_id": source_id, "_op": "delete"}], if_match=if_match,
+                batch_id=uuid.uuid4().hex,
+            )
+        )
+        return Response(status_code=204)
+
+    return router
+
+
+def InvalidUnsupported() -> InvalidInput:
+    error = InvalidInput(
+        "Kiểu nội dung không được hỗ trợ: dùng application/json hoặc application/x-ndjson.",
+        "Unsupported content type: use application/json or application/x-ndjson.",
+    )
+    error.status = 415
+    error.type_slug = "unsupported-media-type"
+    return error

@@ -1,0 +1,82 @@
+"""The hub's core: settings, the central database, the ingest pipeline, reads and the change
+feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
+
+from hub._catalog import Catalog, seed_vocabularies
+from hub._changes import ChangePage, list_changes
+from hub._cursor import decode_cursor, encode_cursor
+from hub._db import Database
+from hub._errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+)
+from hub._hub import Hub
+from hub._ingest import (
+    IdempotencyRequest,
+    ImportSummary,
+    IngestPipeline,
+    Rejection,
+    StoredAnswer,
+    decode_json,
+    etag_for,
+    request_hash,
+)
+from hub._principal import Principal
+from hub._query import Page, RecordFilter, envelope, get_record, get_record_by_id, list_records
+from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
+from hub._settings import DevPrincipal, Settings
+from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
+
+__all__ = [
+    "Agency",
+    "AgencyGraph",
+    "AgencySuccession",
+    "Catalog",
+    "ChangePage",
+    "Conflict",
+    "Database",
+    "DevPrincipal",
+    "Forbidden",
+    "Hub",
+    "HubError",
+    "IdempotencyRequest",
+    "ImportSummary",
+    "IngestPipeline",
+    "InvalidInput",
+    "NotFound",
+    "Page",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "Principal",
+    "Record",
+    "RecordFilter",
+    "Rejection",
+    "Settings",
+    "StoredAnswer",
+    "Unauthenticated",
+    "Unavailable",
+    "ValidationFailed",
+    "Vocabulary",
+    "VocabularyTerm",
+    "decode_cursor",
+    "decode_json",
+    "encode_cursor",
+    "envelope",
+    "etag_for",
+    "get_record",
+    "get_record_by_id",
+    "list_changes",
+    "list_records",
+    "load_agency_graph",
+    "load_registry_seed",
+    "request_hash",
+    "seed_registry",
+    "seed_vocabularies",
+]

@@ -1,0 +1,100 @@
+"""Engine and sessions for the central database (SQLite embedded default, or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hub._settings import Settings
+from hub._tables import HubLock
+
+CHANGE_FEED_LOCK = "change_feed"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers work while one writer commits; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(settings.database_url, pool_size=5, max_overflow=5)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+        # Fail fast rather than hang when PostgreSQL is down; /readyz reports it.
+        connect_args={"timeout": 5, "command_timeout": 60},
+    )
+
+
+class Database:
+    """The engine and a session factory. Services receive sessions; only callers commit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def take_change_feed_lock(session: AsyncSession) -> int:
+    """Serialise writers until this transaction ends and return the last allocated ``seq``.
+
+    Must be the first write of the transaction: on SQLite it takes the database write lock,
+    on PostgreSQL a row lock. Either way no other writer can allocate ``seq`` values until we
+    commit, so ``seq`` order is commit order.
+    """
+    result = await session.execute(
+        sa.update(HubLock)
+        .where(HubLock.name == CHANGE_FEED_LOCK)
+        .values(counter=HubLock.counter + 1)
+        .returning(HubLock.last_seq)
+    )
+    last = result.scalar_one_or_none()
+    if last is None:
+        raise RuntimeError("hub_locks row missing: run `rightshub db upgrade`")
+    return int(last)
+
+
+async def release_seq(session: AsyncSession, last_seq: int) -> None:
+    await session.execute(
+        sa.update(HubLock).where(HubLock.name == CHANGE_FEED_LOCK).values(last_seq=last_seq)
+    )

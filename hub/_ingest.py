@@ -1,0 +1,553 @@
+"""The ONE ingest pipeline: every way in (REST, GraphQL, pull connectors, file imports) calls it.
+
+A batch goes through three steps:
+
+1. *prepare* (no database): validate each item against the data standard, normalise text
+   to NFC, check vocabulary codes, compute the content hash and the derived columns;
+2. *diff and write* (one transaction, under the change-feed lock): read the current rows of
+   the batch's keys, decide created / updated / unchanged / deleted, write records, facets,
+   change-log rows and the idempotency answer together;
+3. *summarise*: the same import summary for every caller.
+
+Only content changes bump ``version``: an upsert of identical content is "unchanged" and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import schemas
+from hub._catalog import Catalog
+from hub._db import Database, release_seq, take_change_feed_lock
+from hub._errors import InvalidInput, NotFound, PreconditionFailed
+from hub._principal import Principal
+from hub._tables import IdempotencyKey, Record, RecordChange, RecordFacet, utcnow
+
+# Core tables for executemany writes: ORM-enabled bulk statements add work we do not need.
+RECORDS: sa.Table = Record.__table__  # type: ignore[assignment]
+FACETS: sa.Table = RecordFacet.__table__  # type: ignore[assignment]
+CHANGES: sa.Table = RecordChange.__table__  # type: ignore[assignment]
+
+OP_FIELD = "_op"
+KEY_CHUNK = 500  # keys per IN (...) query: well under SQLite's and asyncpg's parameter limits
+
+
+@dataclass(slots=True)
+class Rejection:
+    index: int
+    source_id: str | None
+    path: str
+    code: str
+    message_vi: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "source_id": self.source_id,
+            "path": self.path,
+            "code": self.code,
+            "message_vi": self.message_vi,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One valid item, ready to be diffed against the database."""
+
+    index: int
+    source_id: str
+    op: str  # "upsert" | "delete"
+    visibility: str = "shared"
+    data: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+    kind: str | None = None
+    title: str = ""
+    title_folded: str = ""
+    search_text: str = ""
+    primary_date: date | None = None
+    facets: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    dry_run: bool = False
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def add(self, other: ImportSummary) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.rejected += other.rejected
+        self.rejections.extend(other.rejections)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "rejected": self.rejected,
+            "dry_run": self.dry_run,
+            "rejections": [r.as_dict() for r in self.rejections],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRequest:
+    """A caller's ``Idempotency-Key`` and the hash of the request it was first used with."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    status_code: int
+    body: dict[str, Any]
+
+
+class IdempotencyMismatch(InvalidInput):
+    status = 422
+    type_slug = "idempotency-key-reused"
+    title_vi = "Idempotency-Key đã được dùng cho yêu cầu khác"
+    title_en = "Idempotency-Key reused with a different request"
+
+
+def request_hash(*parts: bytes | str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _rejection(index: int, source_id: str | None, problem: Any) -> Rejection:
+    return Rejection(
+        index, source_id, problem.path, problem.code, problem.message_vi, problem.message_en
+    )
+
+
+def prepare(
+    record_type: schemas.RecordType,
+    items: Sequence[Any],
+    vocabularies: Mapping[str, frozenset[str]],
+    *,
+    indexes: Sequence[int] | None = None,
+) -> tuple[list[Prepared], list[Rejection]]:
+    """Validate and normalise items; pure, no database. Later duplicates of a source_id in the
+    same batch are rejected: which of two versions is meant cannot be guessed."""
+    prepared: list[Prepared] = []
+    rejections: list[Rejection] = []
+    seen: dict[str, int] = {}
+    model = record_type.model
+    for offset, raw in enumerate(items):
+        index = indexes[offset] if indexes is not None else offset
+        if not isinstance(raw, dict):
+            rejections.append(
+                Rejection(
+                    index, None, "", "not_an_object",
+                    "Mỗi bản ghi phải là một đối tượng JSON.",
+                    "Each record must be a JSON object.",
+                )
+            )
+            continue
+        raw_source = raw.get("source_id")
+        source_hint = raw_source if isinstance(raw_source, str) else None
+        op = raw.get(OP_FIELD, "upsert")
+        if op not in ("upsert", "delete"):
+            rejections.append(
+                Rejection(
+                    index, source_hint, OP_FIELD, "invalid_op",
+                    "Giá trị _op phải là \"upsert\" hoặc \"delete\".",
+                    'The _op value must be "upsert" or "delete".',
+                )
+            )
+            continue
+        if op == "delete":
+            extra = set(raw) - {"source_id", OP_FIELD}
+            if not source_hint or not source_hint.strip() or extra:
+                rejections.append(
+                    Rejection(
+                        index, source_hint, "source_id", "invalid_delete",
+                        "Yêu cầu xoá chỉ gồm source_id và _op.",
+                        "A delete item holds only source_id and _op.",
+                    )
+                )
+                continue
+            item = Prepared(index=index, source_id=schemas.nfc(source_hint.strip()), op="delete")
+        else:
+            payload = {k: v for k, v in raw.items() if k != OP_FIELD}
+            try:
+                content = model.model_validate(payload)
+            except ValidationError as exc:
+                rejections.extend(
+                    _rejection(index, source_hint, p)
+                    for p in schemas.problems_from_validation_error(exc)
+                )
+                continue
+            problems = schemas.check_vocabularies(record_type, content, vocabularies)
+            if problems:
+                rejections.extend(_rejection(index, source_hint, p) for p in problems)
+                continue
+            source_id, visibility, data = schemas.split_envelope(content)
+            title = str(data.get("title", ""))
+            item = Prepared(
+                index=index,
+                source_id=source_id,
+                op="upsert",
+                visibility=visibility,
+                data=data,
+                content_hash=schemas.content_hash(content),
+                kind=data.get(record_type.kind_field) if record_type.kind_field else None,
+                title=title,
+                title_folded=schemas.fold(title),
+                search_text=record_type.search_text(content),
+                primary_date=record_type.primary_date(content),
+                facets=sorted(set(record_type.facets(content))),
+            )
+        if item.source_id in seen:
+            rejections.append(
+                Rejection(
+                    index, item.source_id, "source_id", "duplicate_in_batch",
+                    f"source_id lặp lại trong lô (đã có ở vị trí {seen[item.source_id]}).",
+                    f"source_id repeated in the batch (first at index {seen[item.source_id]}).",
+                )
+            )
+            continue
+        seen[item.source_id] = index
+        prepared.append(item)
+    return prepared, rejections
+
+
+@dataclass(slots=True)
+class _Current:
+    id: str
+    content_hash: str
+    version: int
+    deleted: bool
+    created_at: datetime
+    visibility: str
+
+
+def etag_for(version: int, content_hash: str) -> str:
+    """A strong ETag (RFC 9110 §8.8.3) from the version and content hash."""
+    return f'"{version}-{content_hash[:20]}"'
+
+
+def _matches(if_match: str, current: _Current | None) -> bool:
+    """RFC 9110 §13.1.1: ``*`` matches any current representation; otherwise a listed tag."""
+    if if_match.strip() == "*":
+        return current is not None and not current.deleted
+    if current is None:
+        return False
+    tags = {t.strip() for t in if_match.split(",")}
+    return etag_for(current.version, current.content_hash) in tags
+
+
+class IngestPipeline:
+    def __init__(self, db: Database, catalog: Catalog) -> None:
+        self._db = db
+        self._catalog = catalog
+
+    async def ingest(
+        self,
+        principal: Principal,
+        record_type_name: str,
+        items: Sequence[Any],
+        *,
+        dry_run: bool = False,
+        batch_id: str | None = None,
+        idempotency: IdempotencyRequest | None = None,
+        if_match: str | None = None,
+        indexes: Sequence[int] | None = None,
+    ) -> ImportSummary | StoredAnswer:
+        """Ingest one batch for ``principal``'s agency, atomically.
+
+        Returns the stored first answer instead when ``idempotency`` names a key that was
+        already used with the same request. ``indexes`` gives each item's position in the
+        caller's whole input (a file, a stream), for the summary's rejections.
+        """
+        record_type = schemas.RECORD_TYPES[record_type_name]
+        graph = await self._catalog.agencies()
+        if not graph.exists(principal.agency):
+            raise InvalidInput(
+                f"Cơ quan {principal.agency} không có trong danh mục.",
+                f"Agency {principal.agency} is not in the registry.",
+            )
+        vocabularies = await self._catalog.vocabulary_codes()
+        prepared, rejections = prepare(
+            record_type, items, vocabularies, indexes=indexes
+        )
+        summary = ImportSummary(dry_run=dry_run, rejections=rejections, rejected=0)
+        if dry_run:
+            async with self._db.session() as session:
+                current = await self._current(session, principal.agency, record_type.name, prepared)
+            self._diff(summary, prepared, current, if_match=if_match)
+            summary.rejected = len({r.index for r in summary.rejections})
+            return summary
+        if idempotency is not None:
+            async with self._db.session() as session:
+                stored = await self._stored_answer(session, principal, idempotency)
+            if stored is not None:
+                return stored
+        async with self._db.transaction() as session:
+            last_seq = await take_change_feed_lock(session)
+            if idempotency is not None:
+                # Checked again under the lock: a concurrent retry may have just committed.
+                stored = await self._stored_answer(session, principal, idempotency)
+                if stored is not None:
+                    return stored
+            current = await self._current(session, principal.agency, record_type.name, prepared)
+            writes = self._diff(summary, prepared, current, if_match=if_match)
+            summary.rejected = len({r.index for r in summary.rejections})
+            if writes:
+                last_seq = await self._write(
+                    session, principal, record_type.name, writes, current, last_seq, batch_id
+                )
+                await release_seq(session, last_seq)
+            if idempotency is not None:
+                session.add(
+                    IdempotencyKey(
+                        client_id=principal.client_id,
+                        key=idempotency.key,
+                        request_hash=idempotency.request_hash,
+                        status_code=200,
+                        response=summary.as_dict(),
+                        created_at=utcnow(),
+                    )
+                )
+        return summary
+
+    async def replay(
+        self, principal: Principal, idempotency: IdempotencyRequest
+    ) -> StoredAnswer | None:
+        """The first answer given under this key, for callers that ingest in several
+        transactions (NDJSON streams) and remember the key only at the end."""
+        async with self._db.session() as session:
+            return await self._stored_answer(session, principal, idempotency)
+
+    async def remember(
+        self, principal: Principal, idempotency: IdempotencyRequest, summary: ImportSummary
+    ) -> None:
+        async with self._db.transaction() as session:
+            await take_change_feed_lock(session)
+            if await self._stored_answer(session, principal, idempotency) is None:
+                session.add(
+                    IdempotencyKey(
+                        client_id=principal.client_id,
+                        key=idempotency.key,
+                        request_hash=idempotency.request_hash,
+                        status_code=200,
+                        response=summary.as_dict(),
+                        created_at=utcnow(),
+                    )
+                )
+
+    async def _stored_answer(
+        self, session: AsyncSession, principal: Principal, idem: IdempotencyRequest
+    ) -> StoredAnswer | None:
+        row = await session.get(IdempotencyKey, (principal.client_id, idem.key))
+        if row is None:
+            return None
+        if row.request_hash != idem.request_hash:
+            raise IdempotencyMismatch(
+                "Idempotency-Key này đã được dùng với một lô dữ liệu khác; hãy dùng khoá mới.",
+                "This Idempotency-Key was used with a different batch; use a new key.",
+            )
+        return StoredAnswer(row.status_code, row.response)
+
+    async def _current(
+        self, session: AsyncSession, agency: str, record_type: str, prepared: list[Prepared]
+    ) -> dict[str, _Current]:
+        keys = [p.source_id for p in prepared]
+        current: dict[str, _Current] = {}
+        for start in range(0, len(keys), KEY_CHUNK):
+            rows = await session.execute(
+                sa.select(
+                    Record.source_id, Record.id, Record.content_hash, Record.version,
+                    Record.deleted, Record.created_at, Record.visibility,
+                ).where(
+                    Record.owner_agency == agency,
+                    Record.record_type == record_type,
+                    Record.source_id.in_(keys[start : start + KEY_CHUNK]),
+                )
+            )
+            for source_id, id_, hash_, version, deleted, created_at, visibility in rows.tuples():
+                current[source_id] = _Current(
+                    id_, hash_, version, deleted, created_at, visibility
+                )
+        return current
+
+    def _diff(
+        self,
+        summary: ImportSummary,
+        prepared: list[Prepared],
+        current: dict[str, _Current],
+        *,
+        if_match: str | None,
+    ) -> list[tuple[Prepared, str]]:
+        """Decide what each item does; returns the items to write with their outcome."""
+        writes: list[tuple[Prepared, str]] = []
+        for item in prepared:
+            now = current.get(item.source_id)
+            if if_match is not None and not _matches(if_match, now):
+                raise PreconditionFailed(
+                    "Bản ghi đã bị thay đổi hoặc không tồn tại; "
+                    "hãy đọc lại (ETag mới) rồi gửi lại.",
+                    "The record changed or does not exist; read it again for a fresh ETag.",
+                )
+            if item.op == "delete":
+                if now is None:
+                    summary.rejections.append(
+                        Rejection(
+                            item.index, item.source_id, "source_id", "not_found",
+                            "Không có bản ghi với source_id này để xoá.",
+                            "No record with this source_id to delete.",
+                        )
+                    )
+                elif now.deleted:
+                    summary.unchanged += 1
+                else:
+                    summary.deleted += 1
+                    writes.append((item, "deleted"))
+            elif now is None:
+                summary.created += 1
+                writes.append((item, "created"))
+            elif not now.deleted and now.content_hash == item.content_hash:
+                summary.unchanged += 1
+            else:
+                summary.updated += 1
+                writes.append((item, "updated"))
+        return writes
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_type: str,
+        writes: list[tuple[Prepared, str]],
+        current: dict[str, _Current],
+        last_seq: int,
+        batch_id: str | None,
+    ) -> int:
+        now = utcnow()
+        provenance = {
+            "channel": principal.channel, "client": principal.client_id, "batch": batch_id
+        }
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        deletes: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        facets: list[dict[str, Any]] = []
+        touched: list[str] = []
+        for item, outcome in writes:
+            last_seq += 1
+            existing = current.get(item.source_id)
+            if outcome == "deleted":
+                assert existing is not None
+                version = existing.version + 1
+                deletes.append({"b_id": existing.id, "version": version, "seq": last_seq,
+                                "updated_at": now, "provenance": provenance})
+                touched.append(existing.id)
+                changes.append({
+                    "seq": last_seq, "record_id": existing.id, "record_type": record_type,
+                    "owner_agency": principal.agency, "source_id": item.source_id,
+                    "op": "delete", "version": version, "visibility": existing.visibility,
+                    "content_hash": existing.content_hash, "data": None,
+                    "provenance": provenance, "changed_at": now,
+                })
+                continue
+            row = {
+                "record_type": record_type, "owner_agency": principal.agency,
+                "source_id": item.source_id, "kind": item.kind,
+                "content_hash": item.content_hash, "visibility": item.visibility,
+                "deleted": False, "title": item.title, "title_folded": item.title_folded,
+                "search_text": item.search_text, "primary_date": item.primary_date,
+                "data": item.data, "provenance": provenance, "updated_at": now, "seq": last_seq,
+            }
+            if existing is None:
+                record_id = str(uuid.uuid4())
+                row.update(id=record_id, version=1, created_at=now)
+                inserts.append(row)
+            else:
+                record_id = existing.id
+                row.update(b_id=record_id, version=existing.version + 1)
+                updates.append(row)
+                touched.append(record_id)
+            facets.extend(
+                {"record_id": record_id, "facet": f, "code": c} for f, c in item.facets
+            )
+            changes.append({
+                "seq": last_seq, "record_id": record_id, "record_type": record_type,
+                "owner_agency": principal.agency, "source_id": item.source_id, "op": "upsert",
+                "version": row["version"], "visibility": item.visibility,
+                "content_hash": item.content_hash, "data": item.data,
+                "provenance": provenance, "changed_at": now,
+            })
+        if touched:
+            for start in range(0, len(touched), KEY_CHUNK):
+                await session.execute(
+                    FACETS.delete().where(
+                        FACETS.c.record_id.in_(touched[start : start + KEY_CHUNK])
+                    )
+                )
+        if inserts:
+            await session.execute(RECORDS.insert(), inserts)
+        if updates:
+            await session.execute(
+                RECORDS.update()
+                .where(RECORDS.c.id == sa.bindparam("b_id"))
+                .values({k: sa.bindparam(k) for k in updates[0] if k != "b_id"}),
+                updates,
+            )
+        if deletes:
+            await session.execute(
+                RECORDS.update()
+                .where(RECORDS.c.id == sa.bindparam("b_id"))
+                .values(deleted=True, version=sa.bindparam("version"), seq=sa.bindparam("seq"),
+                        updated_at=sa.bindparam("updated_at"),
+                        provenance=sa.bindparam("provenance")),
+                deletes,
+            )
+        if facets:
+            await session.execute(FACETS.insert(), facets)
+        await session.execute(CHANGES.insert(), changes)
+        return last_seq
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a JSON body, turning every decoding failure into a clear 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"Nội dung không phải JSON hợp lệ (UTF-8): {exc.msg} (vị trí {exc.pos}).",
+            f"The body is not valid JSON (UTF-8): {exc.msg} (position {exc.pos}).",
+        ) from None
+
+
+def not_found(record_type: str, source_id: str) -> NotFound:
+    return NotFound(
+        f"Không tìm thấy bản ghi {record_type}/{source_id}.",
+        f"Record {record_type}/{source_id} not found.",
+    )

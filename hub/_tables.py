@@ -1,0 +1,207 @@
+"""The central database's tables.
+
+Tables are never used as request bodies or response models: wire models live in ``schemas``.
+Types are chosen to behave the same on SQLite (embedded default) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zone type; without this, values would come back naive.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agency(Base):
+    """An agency of the dated registry: a ministry, central body or province.
+
+    ``valid_until`` is set for agencies that ceased (e.g. the 63 former provinces merged on
+    2025-07-01); their records roll up to successors through :class:`AgencySuccession`.
+    """
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    level: Mapped[str] = mapped_column(sa.String(20))
+    valid_from: Mapped[date | None] = mapped_column(sa.Date)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgencySuccession(Base):
+    __tablename__ = "agency_successions"
+
+    predecessor_code: Mapped[str] = mapped_column(
+        sa.ForeignKey("agencies.code"), primary_key=True
+    )
+    successor_code: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), primary_key=True)
+    effective_on: Mapped[date] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Vocabulary(Base):
+    __tablename__ = "vocabularies"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(sa.String(300))
+    label_en: Mapped[str] = mapped_column(sa.String(300))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    provisional: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VocabularyTerm(Base):
+    __tablename__ = "vocabulary_terms"
+
+    vocabulary: Mapped[str] = mapped_column(
+        sa.ForeignKey("vocabularies.name"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(sa.String(300))
+    label_en: Mapped[str] = mapped_column(sa.String(300))
+    group: Mapped[str | None] = mapped_column("term_group", sa.String(60))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+
+class Record(Base):
+    """One record of the shared data standard, current version.
+
+    ``seq`` is the change-feed position of its latest change: lists ordered by it are
+    keyset-paginated on one indexed integer.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (
+        sa.UniqueConstraint("owner_agency", "record_type", "source_id", name="uq_records_natural"),
+        sa.Index("ix_records_type_seq", "record_type", "seq"),
+        sa.Index("ix_records_type_owner_seq", "record_type", "owner_agency", "seq"),
+        sa.Index("ix_records_type_kind_seq", "record_type", "kind", "seq"),
+        sa.Index("ix_records_type_date", "record_type", "primary_date"),
+        sa.Index("ix_records_type_updated", "record_type", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    record_type: Mapped[str] = mapped_column(sa.String(40))
+    owner_agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"))
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str | None] = mapped_column(sa.String(60))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    visibility: Mapped[str] = mapped_column(sa.String(10))
+    deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    title: Mapped[str] = mapped_column(sa.Text)
+    title_folded: Mapped[str] = mapped_column(sa.Text)
+    search_text: Mapped[str] = mapped_column(sa.Text)
+    primary_date: Mapped[date | None] = mapped_column(sa.Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class RecordFacet(Base):
+    """Multi-valued vocabulary codes of a record (themes, languages, target groups, channels),
+    one row each, so filters use an index instead of scanning JSON."""
+
+    __tablename__ = "record_facets"
+    __table_args__ = (sa.Index("ix_record_facets_lookup", "facet", "code", "record_id"),)
+
+    record_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+
+
+class RecordChange(Base):
+    """The change log: one row per created, updated or deleted record version.
+
+    ``seq`` is allocated under the change-feed lock and committed in the same transaction,
+    so seq order is commit order and a consumer following ``seq`` never misses a change.
+    """
+
+    __tablename__ = "record_changes"
+    __table_args__ = (sa.Index("ix_record_changes_record", "record_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    record_id: Mapped[str] = mapped_column(sa.String(36))
+    record_type: Mapped[str] = mapped_column(sa.String(40))
+    owner_agency: Mapped[str] = mapped_column(sa.String(40))
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    op: Mapped[str] = mapped_column(sa.String(10))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    visibility: Mapped[str] = mapped_column(sa.String(10))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HubLock(Base):
+    """Rows updated at the start of a write transaction to serialise writers portably.
+
+    Updating the ``change_feed`` row takes a row lock on PostgreSQL and the write lock on
+    SQLite, held until commit: change ``seq`` values are therefore handed out in commit order.
+    """
+
+    __tablename__ = "hub_locks"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    counter: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class IdempotencyKey(Base):
+    """A batch answer remembered under the caller's ``Idempotency-Key``.
+
+    Written in the same transaction as the batch, so a retried batch either finds the first
+    answer or runs as if for the first time.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int] = mapped_column(sa.Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

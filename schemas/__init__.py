@@ -1,0 +1,74 @@
+"""RightsHub shared data standard (v1): record types, vocabularies, validation, text
+normalisation and JSON Schema export. No I/O beyond reading the packaged vocabulary files."""
+
+from ._hashing import content_dict, content_hash, hash_data, split_envelope
+from ._jsonschema import ImportSummary, Provenance, RecordEnvelope, Rejection, export_json_schemas
+from ._problems import FieldProblem, problem_from_error, problems_from_validation_error
+from ._records import (
+    HUB_OWNED_FIELDS,
+    Award,
+    Budget,
+    BudgetItem,
+    Event,
+    Link,
+    Material,
+    Plan,
+    Product,
+    RecordContent,
+    Report,
+    Target,
+    TrainingCourse,
+    Visibility,
+)
+from ._registry import (
+    RECORD_TYPES,
+    RecordType,
+    RecordTypeName,
+    check_vocabularies,
+    vocab_refs,
+)
+from ._text import LongText, ShortText, Text, fold, nfc
+from ._vocab import VocabularySeed, VocabularyTerm, load_vocabulary_seed, vocabulary_codes
+
+__all__ = [
+    "HUB_OWNED_FIELDS",
+    "RECORD_TYPES",
+    "Award",
+    "Budget",
+    "BudgetItem",
+    "Event",
+    "FieldProblem",
+    "ImportSummary",
+    "Link",
+    "LongText",
+    "Material",
+    "Plan",
+    "Product",
+    "Provenance",
+    "RecordContent",
+    "RecordEnvelope",
+    "RecordType",
+    "RecordTypeName",
+    "Rejection",
+    "Report",
+    "ShortText",
+    "Target",
+    "Text",
+    "TrainingCourse",
+    "Visibility",
+    "VocabularySeed",
+    "VocabularyTerm",
+    "check_vocabularies",
+    "content_dict",
+    "content_hash",
+    "export_json_schemas",
+    "fold",
+    "hash_data",
+    "load_vocabulary_seed",
+    "nfc",
+    "problem_from_error",
+    "problems_from_validation_error",
+    "split_envelope",
+    "vocab_refs",
+    "vocabulary_codes",
+]

@@ -1,0 +1,164 @@
+"""Batch upserts through REST: the import summary, idempotency and partial acceptance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import auth
+
+pytestmark = pytest.mark.anyio
+
+
+def product(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "source_id": f"P-{i:05d}",
+        "kind": "book",
+        "title": f"Sách quyền con người số {i}",
+        "languages": ["vie"],
+        "themes": ["vn_policy_law"],
+        **extra,
+    }
+
+
+async def count(client: httpx.AsyncClient, caller: str = "g16") -> int:
+    total, cursor = 0, None
+    while True:
+        params: dict[str, Any] = {"limit": 200, "agency": "G16"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/products", params=params, headers=auth(caller))).json()
+        total += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return total
+
+
+async def test_thousand_records_idempotent_then_unchanged(client: httpx.AsyncClient) -> None:
+    body = {"records": [product(i) for i in range(1000)]}
+    headers = {**auth("g16"), "Idempotency-Key": "batch-0001"}
+    first = await client.post("/v1/products:batch", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] == 1000
+    retry = await client.post("/v1/products:batch", json=body, headers=headers)
+    assert retry.status_code == 200
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert await count(client) == 1000
+
+    again = await client.post("/v1/products:batch", json=body, headers=auth("g16"))
+    summary = again.json()
+    assert (summary["created"], summary["updated"], summary["unchanged"]) == (0, 0, 1000)
+    assert await count(client) == 1000
+
+
+async def test_idempotency_key_reused_for_other_body_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {**auth("g16"), "Idempotency-Key": "k-2"}
+    await client.post("/v1/products:batch", json={"records": [product(1)]}, headers=headers)
+    other = await client.post("/v1/products:batch", json={"records": [product(2)]},
+                              headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert "Idempotency-Key" in other.json()["detail_vi"]
+
+
+async def test_ten_invalid_among_990_valid(client: httpx.AsyncClient) -> None:
+    records = [product(i) for i in range(1000)]
+    bad = {5: {"title": ""}, 17: {"kind": "not-a-kind"}, 100: {"publication_year": "abc"},
+           200: {"themes": ["no_such_theme"]}, 300: {"isbn": "978-0-00-000000-1"},
+           400: {"version": 3}, 500: {"languages": ["xx"]}, 600: {"unknown_field": 1},
+           700: {"title": 42}, 999: {"published_on": "31/02/2025"}}
+    for index, change in bad.items():
+        records[index] = {**records[index], **change}
+    response = await client.post("/v1/products:batch", json={"records": records},
+                                 headers=auth("g16"))
+    summary = response.json()
+    assert summary["created"] == 990
+    assert summary["rejected"] == 10
+    assert sorted({r["index"] for r in summary["rejections"]}) == sorted(bad)
+    by_index = {r["index"]: r for r in summary["rejections"]}
+    assert by_index[400]["path"] == "version"
+    assert by_index[200]["path"] == "themes.0"
+    assert by_index[200]["code"] == "unknown_code"
+    for rejection in summary["rejections"]:
+        assert rejection["message_vi"] and rejection["message_en"]
+        assert rejection["source_id"] == records[rejection["index"]]["source_id"]
+    assert await count(client) == 990
+
+
+async def test_dry_run_writes_nothing_and_reports(client: httpx.AsyncClient) -> None:
+    body = {"records": [product(i) for i in range(3)]}
+    dry = await client.post("/v1/products:batch?dryRun=true", json=body, headers=auth("g16"))
+    assert dry.json()["created"] == 3 and dry.json()["dry_run"] is True
+    assert await count(client) == 0
+
+
+async def test_update_bumps_version_only_when_content_changes(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/v1/products:batch", json={"records": [product(1)]}, headers=auth("g16"))
+    same = await client.post("/v1/products:batch", json={"records": [product(1)]},
+                             headers=auth("g16"))
+    assert same.json()["unchanged"] == 1
+    changed = await client.post(
+        "/v1/products:batch", json={"records": [product(1, title="Tên mới")]},
+        headers=auth("g16"),
+    )
+    assert changed.json()["updated"] == 1
+    record = (await client.get("/v1/products/P-00001", headers=auth("g16"))).json()
+    assert record["version"] == 2
+    assert record["data"]["title"] == "Tên mới"
+
+
+async def test_delete_in_batch_writes_tombstone(client: httpx.AsyncClient) -> None:
+    await client.post("/v1/products:batch", json={"records": [product(1), product(2)]},
+                      headers=auth("g16"))
+    response = await client.post(
+        "/v1/products:batch",
+        json={"records": [{"source_id": "P-00001", "_op": "delete"},
+                          {"source_id": "nope", "_op": "delete"}]},
+        headers=auth("g16"),
+    )
+    summary = response.json()
+    assert summary["deleted"] == 1 and summary["rejected"] == 1
+    assert summary["rejections"][0]["code"] == "not_found"
+    gone = (await client.get("/v1/products/P-00001", headers=auth("g16"))).json()
+    assert gone["deleted"] is True and gone["version"] == 2
+    assert await count(client) == 1
+
+
+async def test_text_is_normalised_to_nfc(client: httpx.AsyncClient) -> None:
+    decomposed = "Quye\u0302\u0300n con ngu\u031bo\u031b\u0300i"  # NFD "Quyền con người"
+    await client.post("/v1/products:batch", json={"records": [product(1, title=decomposed)]},
+                      headers=auth("g16"))
+    record = (await client.get("/v1/products/P-00001", headers=auth("g16"))).json()
+    assert record["data"]["title"] == "Quyền con người"
+
+
+async def test_batch_over_limit_is_413(client: httpx.AsyncClient) -> None:
+    body = {"records": [product(i) for i in range(1001)]}
+    response = await client.post("/v1/products:batch", json=body, headers=auth("g16"))
+    assert response.status_code == 413
+    assert "NDJSON" in response.json()["detail_en"]
+
+
+async def test_ndjson_stream_ingests_in_chunks(client: httpx.AsyncClient) -> None:
+    import orjson
+
+    lines = [orjson.dumps(product(i)) for i in range(2500)]
+    lines.insert(10, b"{not json")
+    body = b"\n".join(lines) + b"\n"
+    response = await client.post(
+        "/v1/products:batch", content=body,
+        headers={**auth("g16"), "Content-Type": "application/x-ndjson"},
+    )
+    summary = response.json()
+    assert summary["created"] == 2500
+    assert summary["rejected"] == 1
+    assert summary["rejections"][0]["index"] == 10
+    assert summary["rejections"][0]["code"] == "invalid_json"
+    assert await count(client) == 2500

@@ -1,0 +1,161 @@
+"""Test fixtures: every API test runs on SQLite and on PostgreSQL, against the real database
+migrated by Alembic and the real app (in process through ASGI, or on loopback via uvicorn).
+
+PostgreSQL: ``RIGHTSHUB_TEST_DATABASE_URL`` (a server URL; each run creates and drops its
+own database) or the local server at 127.0.0.1:5432. When it is unreachable the PostgreSQL
+half is skipped, unless ``RIGHTSHUB_REQUIRE_POSTGRES=1`` (CI), where that is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from gateway import create_app
+from hub import DevPrincipal, Hub, Settings
+from hub._migrate import upgrade
+from hub._seed import seed_reference
+
+PG_SERVER = os.environ.get(
+    "RIGHTSHUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_PG = os.environ.get("RIGHTSHUB_REQUIRE_POSTGRES") == "1"
+
+# Test callers: token -> (agency, client, scopes).
+ALL = ["records:read", "records:write", "changes:read"]
+CALLERS = {
+    "g16": ("G16", "client-g16", ALL),
+    "g15": ("G15", "client-g15", ALL),
+    "tq": ("08", "client-tuyen-quang", ALL),
+    "hg": ("02", "client-ha-giang", ALL),
+    "reader": ("G08", "client-reader", ["records:read", "changes:read"]),
+}
+
+
+def token(name: str) -> str:
+    return f"test-token-{name}-0123456789abcdef"
+
+
+def auth(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(name)}"}
+
+
+def _dev_principals() -> list[DevPrincipal]:
+    return [
+        DevPrincipal(token=token(name), agency=agency, client_id=client, scopes=scopes)
+        for name, (agency, client, scopes) in CALLERS.items()
+    ]
+
+
+def _pg_admin_url() -> str:
+    return PG_SERVER.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def _create_pg_database() -> str | None:
+    import psycopg
+
+    name = f"rightshub_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(_pg_admin_url(), autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        return None
+    base = _pg_admin_url().rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def _drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, seeded database for the whole session, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+    else:
+        created = _create_pg_database()
+        if created is None:
+            if REQUIRE_PG:
+                pytest.fail(f"PostgreSQL is required (RIGHTSHUB_REQUIRE_POSTGRES=1) but "
+                            f"{PG_SERVER} is unreachable")
+            pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}")
+        url = created
+    settings = Settings(database_url=url, environment="test")
+    upgrade(settings)
+    asyncio.run(_seed(settings))
+    yield url
+    if request.param == "postgresql":
+        _drop_pg_database(url)
+
+
+async def _seed(settings: Settings) -> None:
+    hub = Hub(settings)
+    try:
+        await seed_reference(hub.db)
+    finally:
+        await hub.close()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "environment": "test",
+        "dev_principals": _dev_principals(),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+_DATA_TABLES = ("record_facets", "record_changes", "records", "idempotency_keys")
+
+
+async def _clean(hub: Hub) -> None:
+    async with hub.db.transaction() as session:
+        for table in _DATA_TABLES:
+            await session.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def hub(database_url: str) -> AsyncIterator[Hub]:
+    hub = Hub(make_settings(database_url))
+    await _clean(hub)
+    try:
+        yield hub
+    finally:
+        await hub.close()
+
+
+@pytest.fixture
+async def client(hub: Hub) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(hub.settings, hub=hub)
+    app.state.hub = hub  # ASGITransport does not run the lifespan
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        yield c
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
