@@ -18,20 +18,18 @@ from hub._errors import (
     ValidationFailed,
 )
 from hub._hub import Hub
-from hub._ingest import (
-    IdempotencyRequest,
-    ImportSummary,
-    IngestPipeline,
-    Rejection,
-    StoredAnswer,
-    decode_json,
-    etag_for,
-    request_hash,
-)
+from hub._ingest import IngestPipeline, decode_json, etag_for
 from hub._principal import Principal
 from hub._query import Page, RecordFilter, envelope, get_record, get_record_by_id, list_records
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._settings import DevPrincipal, Settings
+from hub._summary import (
+    IdempotencyRequest,
+    ImportSummary,
+    Rejection,
+    StoredAnswer,
+    request_hash,
+)
 from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
 
 __all__ = [

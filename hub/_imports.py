@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from hub._ingest import ImportSummary, IngestPipeline, Rejection
+from hub._ingest import IngestPipeline
 from hub._principal import Principal
+from hub._summary import ImportSummary, Rejection
 
 DEFAULT_CHUNK = 1000
 

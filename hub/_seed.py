@@ -13,9 +13,10 @@ from typing import Any
 
 from hub._catalog import seed_vocabularies
 from hub._db import Database
-from hub._ingest import ImportSummary, IngestPipeline
+from hub._ingest import IngestPipeline
 from hub._principal import Principal
 from hub._registry import seed_registry
+from hub._summary import ImportSummary
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,90 @@
+"""What every way in answers: the import summary, with per-record rejections in Vietnamese
+and English; and the idempotency types that let a retried batch return its first answer."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub._errors import InvalidInput
+
+
+@dataclass(slots=True)
+class Rejection:
+    index: int
+    source_id: str | None
+    path: str
+    code: str
+    message_vi: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "source_id": self.source_id,
+            "path": self.path,
+            "code": self.code,
+            "message_vi": self.message_vi,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    dry_run: bool = False
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def add(self, other: ImportSummary) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.rejected += other.rejected
+        self.rejections.extend(other.rejections)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "rejected": self.rejected,
+            "dry_run": self.dry_run,
+            "rejections": [r.as_dict() for r in self.rejections],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRequest:
+    """A caller's ``Idempotency-Key`` and the hash of the request it was first used with."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    status_code: int
+    body: dict[str, Any]
+
+
+class IdempotencyMismatch(InvalidInput):
+    status = 422
+    type_slug = "idempotency-key-reused"
+    title_vi = "Idempotency-Key đã được dùng cho yêu cầu khác"
+    title_en = "Idempotency-Key reused with a different request"
+
+
+def request_hash(*parts: bytes | str) -> str:
+    """A digest of the request an Idempotency-Key was first used with."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
