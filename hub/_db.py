@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
@@ -31,16 +32,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    # orjson: several times faster than json.dumps on record data, and keeps text as UTF-8.
+    return orjson.dumps(value).decode()
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
+    json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if settings.is_sqlite:
         path = settings.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.database_url, pool_size=5, max_overflow=5)
+        engine = create_async_engine(
+            settings.database_url, pool_size=5, max_overflow=5, **json_codec
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         settings.database_url,
+        **json_codec,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,

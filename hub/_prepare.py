@@ -98,11 +98,12 @@ def prepare(
                     for p in schemas.problems_from_validation_error(exc)
                 )
                 continue
-            problems = schemas.check_vocabularies(record_type, content, vocabularies)
+            # One dump per record: every derived value below reads this plain dict.
+            source_id, visibility, data = schemas.split_envelope(content)
+            problems = schemas.check_vocabularies(record_type, data, vocabularies)
             if problems:
                 rejections.extend(_rejection(index, source_hint, p) for p in problems)
                 continue
-            source_id, visibility, data = schemas.split_envelope(content)
             title = str(data.get("title", ""))
             item = Prepared(
                 index=index,
@@ -110,13 +111,13 @@ def prepare(
                 op="upsert",
                 visibility=visibility,
                 data=data,
-                content_hash=schemas.content_hash(content),
+                content_hash=schemas.hash_data(visibility, data),
                 kind=data.get(record_type.kind_field) if record_type.kind_field else None,
                 title=title,
                 title_folded=schemas.fold(title),
-                search_text=record_type.search_text(content),
-                primary_date=record_type.primary_date(content),
-                facets=sorted(set(record_type.facets(content))),
+                search_text=record_type.search_text(data),
+                primary_date=record_type.primary_date(data),
+                facets=sorted(set(record_type.facets(data))),
             )
         if item.source_id in seen:
             rejections.append(

@@ -16,7 +16,6 @@ LONG_TEXT_MAX = 20_000
 
 # C0 controls except TAB, LF, CR; plus DEL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
 
 
 def nfc(s: str) -> str:
@@ -24,15 +23,31 @@ def nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s)
 
 
+def _fold_word(word: str) -> str:
+    bare = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+    bare = bare.replace("đ", "d").replace("Đ", "D").casefold()
+    # casefold can produce new decomposable characters; strip them once more.
+    return "".join(c for c in unicodedata.normalize("NFD", bare) if not unicodedata.combining(c))
+
+
+# Vietnamese is written in a few thousand distinct syllables: folding each distinct word once
+# and looking it up afterwards is several times faster than folding every character again.
+_FOLDED: dict[str, str] = {}
+_FOLDED_MAX = 200_000
+
+
 def fold(s: str) -> str:
     """Fold text for diacritic-insensitive search: "Đắk Lắk" -> "dak lak"."""
-    decomposed = unicodedata.normalize("NFD", s)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    bare = bare.replace("đ", "d").replace("Đ", "D").casefold()
-    # casefold can produce new decomposable characters; normalise once more.
-    bare = unicodedata.normalize("NFD", bare)
-    bare = "".join(ch for ch in bare if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", bare).strip()
+    out = []
+    for word in s.split():
+        folded = _FOLDED.get(word)
+        if folded is None:
+            folded = _fold_word(word)
+            if len(_FOLDED) < _FOLDED_MAX:
+                _FOLDED[word] = folded
+        if folded:
+            out.append(folded)
+    return " ".join(out)
 
 
 def _clean_text(value: Any) -> Any:
