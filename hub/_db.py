@@ -59,6 +59,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+# PostgreSQL plans the batch's key lookup from table statistics; while a fresh table fills
+# up faster than autovacuum re-analyses it, stale statistics ("the table is empty") make it
+# scan an agency's whole index range for every batch. Re-analyse after this many new rows,
+# or when the table has grown by half since the last time.
+ANALYZE_EVERY_ROWS = 20_000
+
+
 class Database:
     """The engine and a session factory. Services receive sessions; only callers commit."""
 
@@ -66,6 +73,28 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._inserted_since_analyze = 0
+        self._rows_at_analyze = 0
+        self._analyzing = False
+
+    async def note_inserted(self, rows: int) -> None:
+        """Keep the records table's statistics fresh during bulk loads (PostgreSQL only)."""
+        if self.dialect != "postgresql" or self._analyzing:
+            return
+        self._inserted_since_analyze += rows
+        threshold = max(ANALYZE_EVERY_ROWS // 20, min(ANALYZE_EVERY_ROWS,
+                                                      self._rows_at_analyze // 2))
+        if self._inserted_since_analyze < threshold:
+            return
+        self._analyzing = True
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(sa.text("ANALYZE records"))
+                await connection.commit()
+            self._rows_at_analyze += self._inserted_since_analyze
+            self._inserted_since_analyze = 0
+        finally:
+            self._analyzing = False
 
     @property
     def dialect(self) -> str:

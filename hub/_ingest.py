@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
+from hub._bulk import bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
 from hub._errors import InvalidInput, NotFound, PreconditionFailed
@@ -145,6 +146,8 @@ class IngestPipeline:
                         created_at=utcnow(),
                     )
                 )
+        if summary.created:
+            await self._db.note_inserted(summary.created)
         return summary
 
     async def replay(
@@ -321,7 +324,7 @@ class IngestPipeline:
                     )
                 )
         if inserts:
-            await session.execute(RECORDS.insert(), inserts)
+            await bulk_insert(session, RECORDS, inserts)
         if updates:
             await session.execute(
                 RECORDS.update()
@@ -339,8 +342,8 @@ class IngestPipeline:
                 deletes,
             )
         if facets:
-            await session.execute(FACETS.insert(), facets)
-        await session.execute(CHANGES.insert(), changes)
+            await bulk_insert(session, FACETS, facets)
+        await bulk_insert(session, CHANGES, changes)
         return last_seq
 
 

@@ -137,20 +137,17 @@ def upgrade() -> None:
         [{"name": "change_feed", "counter": 0, "last_seq": 0}],
     )
     if op.get_bind().dialect.name == "postgresql":
-        # Trigram indexes keep diacritic-insensitive search (LIKE '%word%' on folded text)
-        # from scanning the table as it grows.
+        # A trigram index keeps diacritic-insensitive search (LIKE '%word%' on folded text)
+        # from scanning the table as it grows. search_text includes the title, so ranking by
+        # title needs no index of its own.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute(
             "CREATE INDEX ix_records_search_trgm ON records USING gin (search_text gin_trgm_ops)"
-        )
-        op.execute(
-            "CREATE INDEX ix_records_title_trgm ON records USING gin (title_folded gin_trgm_ops)"
         )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_records_title_trgm")
         op.execute("DROP INDEX IF EXISTS ix_records_search_trgm")
 
     with op.batch_alter_table('record_facets', schema=None) as batch_op:
