@@ -1,0 +1,97 @@
+"""Read: ``GET /v1/products?limit=50`` at 64 connections with wrk (2 threads), the hub on 1
+and 2 server processes, beside bare FastAPI endpoints returning the same 50 rows through
+asyncpg and through a psycopg 3 async pool, in the same run."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from typing import Any
+
+from bench import _bulk
+from bench import _common as c
+
+DB = "rightshub_bench_read"
+ROWS = 10_000
+CONNECTIONS = 64
+THREADS = 2
+DURATION = int(os.environ.get("BENCH_READ_SECONDS", "10"))
+WARMUP = 2
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNIT[unit]
+
+
+def wrk(url: str, headers: dict[str, str], seconds: int = DURATION) -> dict[str, Any]:
+    cmd = [c.ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+           "--timeout", "10s"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    result: dict[str, Any] = {
+        "req_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))),  # type: ignore[union-attr]
+    }
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        result[f"p{pct}_ms"] = round(_ms(m.group(1)), 1) if m else None
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["socket_errors"] = errors.group(1) if errors else None
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    transfer = re.search(r"Transfer/sec:\s+(\S+)", out)
+    result["transfer_per_s"] = transfer.group(1) if transfer else None
+    return result
+
+
+def _measure(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    wrk(url, headers, WARMUP)
+    return wrk(url, headers)
+
+
+def run() -> dict[str, Any]:
+    c.console.rule(f"read: GET /v1/products?limit=50, wrk {THREADS} threads × "
+                   f"{CONNECTIONS} connections, {DURATION} s")
+    c.ensure_wrk()
+    url = c.recreate_pg_database(DB)
+    c.fresh_hub_database(url)
+    load = _bulk.load(url, ROWS)
+    results: dict[str, Any] = {"rows_in_table": ROWS, "connections": CONNECTIONS,
+                               "threads": THREADS, "seconds": DURATION, "load": load,
+                               "runs": {}}
+    runs = results["runs"]
+    try:
+        for workers in (1, 2):
+            with c.hub_server(url, workers=workers) as (base, _pid):
+                runs[f"hub_rest_{workers}p"] = _measure(
+                    f"{base}/v1/products?limit=50", c.auth_headers()
+                )
+            env = {"BENCH_BARE_DATABASE_URL": url}
+            with c.asgi_server("bench.bare_app:app", env, workers=workers) as (base, _pid):
+                for driver in ("asyncpg", "psycopg"):
+                    runs[f"bare_{driver}_{workers}p"] = _measure(f"{base}/{driver}", {})
+    finally:
+        c.drop_pg_database(DB)
+    for workers in (1, 2):
+        hub = runs[f"hub_rest_{workers}p"]["req_per_s"]
+        results[f"ratio_hub_to_bare_asyncpg_{workers}p"] = round(
+            hub / runs[f"bare_asyncpg_{workers}p"]["req_per_s"], 2)
+        results[f"ratio_asyncpg_to_psycopg_{workers}p"] = round(
+            runs[f"bare_asyncpg_{workers}p"]["req_per_s"]
+            / runs[f"bare_psycopg_{workers}p"]["req_per_s"], 2)
+    names = {"hub_rest": "hub GET /v1/products?limit=50", "bare_asyncpg": "bare FastAPI + asyncpg",
+             "bare_psycopg": "bare FastAPI + psycopg 3 pool"}
+    rows = []
+    for key, label in names.items():
+        for workers in (1, 2):
+            r = runs[f"{key}_{workers}p"]
+            rows.append((label, workers, r["req_per_s"], r["p50_ms"], r["p99_ms"],
+                         r["non_2xx"], r["socket_errors"] or "0"))
+    c.print_table("read: 50 products a page",
+                  ["endpoint", "processes", "req/s", "p50 ms", "p99 ms", "non-2xx",
+                   "socket errors"], rows)
+    c.write_results("read", results)
+    return results
