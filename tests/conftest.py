@@ -115,6 +115,10 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "environment": "test",
         "dev_principals": _dev_principals(),
+        # Generous on purpose: the suite must never be throttled (tests/security sets small ones).
+        "rate_limit_client": "100000/minute",
+        "rate_limit_ip": "100000/minute",
+        "rate_limit_storage": "memory://",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -162,3 +162,22 @@ async def test_ndjson_stream_ingests_in_chunks(client: httpx.AsyncClient) -> Non
     assert summary["rejections"][0]["index"] == 10
     assert summary["rejections"][0]["code"] == "invalid_json"
     assert await count(client) == 2500
+
+
+async def test_ndjson_idempotency_key_replays_same_stream_and_refuses_another(
+    client: httpx.AsyncClient,
+) -> None:
+    import orjson
+
+    def body(n: int) -> bytes:
+        return b"\n".join(orjson.dumps(product(i)) for i in range(n)) + b"\n"
+
+    headers = {**auth("g16"), "Content-Type": "application/x-ndjson", "Idempotency-Key": "nd-1"}
+    first = await client.post("/v1/products:batch", content=body(1500), headers=headers)
+    assert first.json()["created"] == 1500
+    retry = await client.post("/v1/products:batch", content=body(1500), headers=headers)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    other = await client.post("/v1/products:batch", content=body(1501), headers=headers)
+    assert other.status_code == 422
+    assert await count(client) == 1500

@@ -1,0 +1,104 @@
+"""Diacritic-insensitive search: folding, ranking of exact titles first, literal wildcards."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api._helpers import event, product, push, source_ids
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["quyen con nguoi", "Quyền con người", "QUYEN CON NGUOI", "quyền   CON người",
+     "Quye\u0302\u0300n con ngu\u031bo\u031b\u0300i", "nguoi quyen"],
+)
+async def test_folded_search_finds_vietnamese_title(client: httpx.AsyncClient, q: str) -> None:
+    await push(client, "g16", "products", [
+        product("HR", title="Quyền con người"),
+        product("OTHER", title="Bình đẳng giới"),
+    ])
+    assert await source_ids(client, "g16", "products", q=q) == ["HR"]
+
+
+@pytest.mark.parametrize("q", ["Đắk Lắk", "dak lak", "DAK LAK", "đắk", "Dak"])
+async def test_d_with_stroke_folds_to_d(client: httpx.AsyncClient, q: str) -> None:
+    await push(client, "g16", "events", [
+        event("DL", title="Triển lãm tại Đắk Lắk"),
+        event("HN", title="Triển lãm tại Hà Nội"),
+    ])
+    assert await source_ids(client, "g16", "events", q=q) == ["DL"]
+
+
+async def test_search_covers_other_text_fields(client: httpx.AsyncClient) -> None:
+    await push(client, "g16", "products", [
+        product("AUTH", title="Sách A", authors=["Lê Thị Hồng"]),
+        product("PUB", title="Sách B", publisher="Nhà xuất bản Chính trị quốc gia Sự thật"),
+        product("DESC", title="Sách C", description="Tài liệu về quyền của người khuyết tật"),
+    ])
+    assert await source_ids(client, "g16", "products", q="le thi hong") == ["AUTH"]
+    assert await source_ids(client, "g16", "products", q="su that") == ["PUB"]
+    assert await source_ids(client, "g16", "products", q="khuyet tat") == ["DESC"]
+
+
+async def test_exact_title_ranks_first(client: httpx.AsyncClient) -> None:
+    # Pushed in this order so seq order alone would put the exact match last.
+    await push(client, "g16", "products", [
+        product("EXACT", title="Quyền trẻ em"),
+    ])
+    await push(client, "g16", "products", [
+        product("DESC-ONLY", title="Sổ tay", description="Bàn về quyền trẻ em"),
+        product("CONTAINS", title="Hỏi đáp về quyền trẻ em"),
+        product("PREFIX", title="Quyền trẻ em trong pháp luật Việt Nam"),
+    ])
+    order = await source_ids(client, "g16", "products", q="quyen tre em")
+    assert order == ["EXACT", "PREFIX", "CONTAINS", "DESC-ONLY"]
+    # Without a search the newest comes first.
+    plain = await source_ids(client, "g16", "products")
+    assert plain[-1] == "EXACT"
+    # Diacritics and case in the query do not change the ranking.
+    assert await source_ids(client, "g16", "products", q="QUYỀN TRẺ EM") == order
+
+
+async def test_every_word_must_match(client: httpx.AsyncClient) -> None:
+    await push(client, "g16", "products", [
+        product("A", title="Quyền phụ nữ"),
+        product("B", title="Quyền trẻ em"),
+    ])
+    assert await source_ids(client, "g16", "products", q="quyen tre") == ["B"]
+    assert set(await source_ids(client, "g16", "products", q="quyen")) == {"A", "B"}
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("100%", {"PCT"}),
+        ("%", {"PCT"}),
+        ("_", {"UNDER"}),
+        ("a_b", {"UNDER"}),
+        ("x\\y", {"BACKSLASH"}),
+        ("\\", {"BACKSLASH"}),
+        ("'", {"QUOTE"}),
+    ],
+)
+async def test_like_wildcards_are_literal(
+    client: httpx.AsyncClient, q: str, expected: set[str]
+) -> None:
+    await push(client, "g16", "products", [
+        product("PCT", title="Đạt 100% mục tiêu"),
+        product("UNDER", title="Mã a_b"),
+        product("PLAIN", title="Mã acb 1000 mục tiêu"),
+        product("BACKSLASH", title="Đường dẫn x\\y"),
+        product("QUOTE", title="Sách 'trích dẫn'"),
+    ])
+    assert set(await source_ids(client, "g16", "products", q=q)) == expected
+
+
+async def test_search_combines_with_filters(client: httpx.AsyncClient) -> None:
+    await push(client, "g16", "products", [
+        product("BOOK", kind="book", title="Quyền trẻ em"),
+        product("VIDEO", kind="video", title="Quyền trẻ em (phim)"),
+    ])
+    assert await source_ids(client, "g16", "products", q="quyen", kind="video") == ["VIDEO"]
