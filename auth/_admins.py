@@ -1,0 +1,402 @@
+"""Admin accounts of the console: local accounts with argon2id password hashes, roles
+``hub_admin`` (everything) and ``agency_admin`` (its agency only), sessions as short-lived
+access tokens (``kind: "admin"``), and the mapping of an OIDC identity to an account.
+
+Login failures look the same whether the user is unknown, inactive, SSO-only or gave a wrong
+password, and cost the same (an argon2 verification against a dummy hash when there is no
+hash to check). After ``admin_login_max_failures`` failures within the lockout window a
+username is locked for ``admin_lockout_seconds`` (429 with ``Retry-After``), known or not.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth._authority import authority
+from auth._policy import AGENCY_ADMIN, HUB_ADMIN, ROLES, admin_scopes
+from auth._tokens import IssuedToken, issue_access_token
+from hub import (
+    Conflict,
+    Hub,
+    HubError,
+    InvalidInput,
+    NotFound,
+    Principal,
+    RateLimited,
+    Unauthenticated,
+)
+from hub._audit import append, append_in_own_transaction
+from hub._db import take_change_feed_lock
+from hub._tables import AdminUser, Agency, utcnow
+
+log = structlog.get_logger("rightshub.auth")
+
+MIN_PASSWORD_LENGTH = 12
+_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{3,200}$")
+_hasher = PasswordHasher()
+# Verified against when there is no hash to check, so failures cost the same.
+_DUMMY_HASH = _hasher.hash("rightshub-dummy-password-for-constant-time")
+
+
+@dataclass(frozen=True)
+class AdminInfo:
+    username: str
+    display_name: str
+    role: str
+    agency: str | None
+    active: bool
+    has_password: bool
+    sso_subject: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AdminUser) -> AdminInfo:
+        return cls(row.username, row.display_name, row.role, row.agency, row.active,
+                   row.password_hash is not None, row.sso_subject, row.created_at,
+                   row.last_login_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "username": self.username, "display_name": self.display_name, "role": self.role,
+            "agency": self.agency, "active": self.active, "has_password": self.has_password,
+            "sso_subject": self.sso_subject, "created_at": self.created_at,
+            "last_login_at": self.last_login_at,
+        }
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+        )
+    return _hasher.hash(password)
+
+
+def _check_role(role: str, agency: str | None) -> None:
+    if role not in ROLES:
+        raise InvalidInput("Vai trò không hợp lệ.", f"role must be one of {', '.join(ROLES)}.")
+    if role == AGENCY_ADMIN and not agency:
+        raise InvalidInput(
+            "Quản trị viên cơ quan cần mã cơ quan.", "An agency_admin needs an agency."
+        )
+    if role == HUB_ADMIN and agency:
+        raise InvalidInput(
+            "Quản trị viên hub không thuộc cơ quan nào.", "A hub_admin has no agency."
+        )
+
+
+@asynccontextmanager
+async def _tx(hub: Hub, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    if session is not None:
+        yield session
+        return
+    async with hub.db.transaction() as own:
+        yield own
+
+
+async def create_admin(
+    hub: Hub,
+    *,
+    username: str,
+    role: str,
+    agency: str | None = None,
+    password: str | None = None,
+    display_name: str | None = None,
+    sso_subject: str | None = None,
+    session: AsyncSession | None = None,
+) -> AdminInfo:
+    if not _USERNAME.match(username):
+        raise InvalidInput("Tên đăng nhập không hợp lệ.", "Invalid username.")
+    _check_role(role, agency)
+    if password is None and sso_subject is None:
+        raise InvalidInput(
+            "Cần mật khẩu hoặc định danh SSO.", "A password or an SSO subject is needed."
+        )
+    password_hash = hash_password(password) if password is not None else None
+    async with _tx(hub, session) as tx:
+        if agency is not None and await tx.get(Agency, agency) is None:
+            raise NotFound(f"Không có cơ quan {agency}.", f"Unknown agency {agency}.")
+        if await tx.get(AdminUser, username) is not None:
+            raise Conflict(f"Tài khoản {username} đã tồn tại.", f"Admin {username} exists.")
+        if sso_subject is not None and await tx.scalar(
+            sa.select(AdminUser.username).where(AdminUser.sso_subject == sso_subject)
+        ):
+            raise Conflict("Định danh SSO đã được dùng.", "The SSO subject is already linked.")
+        row = AdminUser(
+            username=username, display_name=display_name or username, role=role,
+            agency=agency, password_hash=password_hash, sso_subject=sso_subject, active=True,
+            created_at=utcnow(),
+        )
+        tx.add(row)
+        await tx.flush()
+        return AdminInfo.of(row)
+
+
+async def get_admin(
+    hub: Hub, username: str, *, session: AsyncSession | None = None
+) -> AdminInfo | None:
+    if session is not None:
+        row = await session.get(AdminUser, username)
+        return None if row is None else AdminInfo.of(row)
+    async with hub.db.session() as own:
+        row = await own.get(AdminUser, username)
+    return None if row is None else AdminInfo.of(row)
+
+
+async def list_admins(hub: Hub, *, agency: str | None = None) -> list[AdminInfo]:
+    query = sa.select(AdminUser).order_by(AdminUser.username)
+    if agency is not None:
+        query = query.where(AdminUser.agency == agency)
+    async with hub.db.session() as session:
+        return [AdminInfo.of(r) for r in (await session.scalars(query)).all()]
+
+
+async def update_admin(
+    hub: Hub,
+    username: str,
+    *,
+    session: AsyncSession | None = None,
+    **values: Any,
+) -> AdminInfo:
+    """Change ``role``, ``agency``, ``active``, ``display_name`` or ``sso_subject``."""
+    allowed = {"role", "agency", "active", "display_name", "sso_subject"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    async with _tx(hub, session) as tx:
+        row = await tx.get(AdminUser, username)
+        if row is None:
+            raise NotFound(f"Không có tài khoản {username}.", f"Unknown admin {username}.")
+        role = values.get("role", row.role)
+        agency = values.get("agency", row.agency) if role == AGENCY_ADMIN else None
+        if "agency" not in values and role == HUB_ADMIN:
+            values["agency"] = None
+        _check_role(role, agency)
+        if agency is not None and await tx.get(Agency, agency) is None:
+            raise NotFound(f"Không có cơ quan {agency}.", f"Unknown agency {agency}.")
+        for name, value in values.items():
+            setattr(row, name, value)
+        await tx.flush()
+        info = AdminInfo.of(row)
+    authority(hub).forget_admin(username)
+    return info
+
+
+async def reset_password(
+    hub: Hub, username: str, password: str, *, session: AsyncSession | None = None
+) -> AdminInfo:
+    password_hash = hash_password(password)
+    async with _tx(hub, session) as tx:
+        row = await tx.get(AdminUser, username)
+        if row is None:
+            raise NotFound(f"Không có tài khoản {username}.", f"Unknown admin {username}.")
+        row.password_hash = password_hash
+        await tx.flush()
+        info = AdminInfo.of(row)
+    _throttle(hub).succeeded(username)
+    return info
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Failed logins per username (in memory, per process): a lockout after too many."""
+
+    def __init__(self, max_failures: int, lockout_seconds: int) -> None:
+        self.max_failures = max_failures
+        self.lockout_seconds = lockout_seconds
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def retry_after(self, username: str) -> int:
+        until = self._locked_until.get(username.lower())
+        if until is None:
+            return 0
+        left = until - time.monotonic()
+        if left <= 0:
+            self._locked_until.pop(username.lower(), None)
+            return 0
+        return max(1, int(left + 0.999))
+
+    def failed(self, username: str) -> None:
+        key = username.lower()
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(key, []) if now - t < self.lockout_seconds]
+        recent.append(now)
+        if len(self._failures) > 100_000:
+            self._failures.clear()
+        self._failures[key] = recent
+        if len(recent) >= self.max_failures:
+            self._locked_until[key] = now + self.lockout_seconds
+            self._failures.pop(key, None)
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username.lower(), None)
+        self._locked_until.pop(username.lower(), None)
+
+
+_THROTTLES: weakref.WeakKeyDictionary[Hub, LoginThrottle] = weakref.WeakKeyDictionary()
+
+
+def _throttle(hub: Hub) -> LoginThrottle:
+    found = _THROTTLES.get(hub)
+    if found is None:
+        found = _THROTTLES[hub] = LoginThrottle(
+            hub.settings.admin_login_max_failures, hub.settings.admin_lockout_seconds
+        )
+    return found
+
+
+def _login_failed() -> Unauthenticated:
+    return Unauthenticated(
+        "Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."
+    )
+
+
+def _locked(seconds: int) -> RateLimited:
+    return RateLimited(
+        "Tài khoản tạm khoá do đăng nhập sai nhiều lần; hãy thử lại sau.",
+        "Too many failed logins: the account is locked for a while; retry later.",
+        retry_after=seconds,
+    )
+
+
+async def _audit_login(hub: Hub, username: str, agency: str | None, outcome: str) -> None:
+    try:
+        await append_in_own_transaction(
+            hub.db, actor=username, actor_kind="admin", agency=agency,
+            action="admin.login", target=f"admin_user/{username}", outcome=outcome,
+            details={},
+        )
+    except Exception as exc:  # the audit must not turn a login answer into a 500
+        log.warning("admin_login_not_audited", error_type=type(exc).__name__)
+
+
+async def login(hub: Hub, username: str, password: str) -> AdminInfo:
+    """The account for ``username`` and ``password``; 401 otherwise, 429 while locked."""
+    throttle = _throttle(hub)
+    wait = throttle.retry_after(username)
+    if wait:
+        await _audit_login(hub, username[:200], None, "locked")
+        raise _locked(wait)
+    async with hub.db.session() as session:
+        row = await session.get(AdminUser, username[:200])
+    stored = row.password_hash if row is not None and row.password_hash else None
+    try:
+        ok = _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or row is None or not row.active:
+        throttle.failed(username)
+        log.info("admin_login_failed")
+        await _audit_login(hub, username[:200], row.agency if row else None, "denied")
+        raise _login_failed()
+    throttle.succeeded(username)
+    async with hub.db.transaction() as session:
+        await take_change_feed_lock(session)
+        fresh = await session.get(AdminUser, row.username)
+        assert fresh is not None
+        if _hasher.check_needs_rehash(fresh.password_hash or ""):
+            fresh.password_hash = _hasher.hash(password)
+        fresh.last_login_at = utcnow()
+        await append(
+            session, actor=row.username, actor_kind="admin", agency=row.agency,
+            action="admin.login", target=f"admin_user/{row.username}", outcome="ok",
+            details={"method": "password"},
+        )
+        info = AdminInfo.of(fresh)
+    return info
+
+
+async def start_session(hub: Hub, admin: AdminInfo) -> IssuedToken:
+    """A short-lived bearer token for the console and the admin API."""
+    return await issue_access_token(
+        hub, subject=admin.username, agency=admin.agency or "",
+        scopes=admin_scopes(admin.role), kind="admin", role=admin.role,
+    )
+
+
+async def sso_login(hub: Hub, *, subject: str, email: str | None) -> AdminInfo:
+    """The active admin account an OIDC identity maps to: by linked ``sso_subject`` (the
+    IdP's ``sub``), else by a verified e-mail equal to the username or the linked subject."""
+    async with hub.db.transaction() as session:
+        await take_change_feed_lock(session)
+        row = await session.scalar(sa.select(AdminUser).where(AdminUser.sso_subject == subject))
+        if row is None and email:
+            row = await session.scalar(
+                sa.select(AdminUser).where(
+                    sa.or_(AdminUser.username == email, AdminUser.sso_subject == email)
+                )
+            )
+        info = None
+        if row is not None and row.active:
+            row.last_login_at = utcnow()
+            await append(
+                session, actor=row.username, actor_kind="admin", agency=row.agency,
+                action="admin.login", target=f"admin_user/{row.username}", outcome="ok",
+                details={"method": "sso"},
+            )
+            info = AdminInfo.of(row)
+    if info is None:
+        await _audit_login(hub, (email or subject)[:200], None, "denied")
+        raise Unauthenticated(
+            "Tài khoản SSO này không ứng với quản trị viên nào đang hoạt động.",
+            "This SSO identity is not linked to an active admin account.",
+        )
+    return info
+
+
+# --- audited admin actions ------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def admin_action(
+    hub: Hub,
+    principal: Principal,
+    action: str,
+    *,
+    target: str | None,
+    agency: str | None,
+    details: dict[str, Any] | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """One admin write: a transaction under the write lock, audited in it; a failed action
+    (400, 404, 409...) is audited with outcome "failed" in a transaction of its own (401 and
+    403 are audited by ``gateway._problems`` for every refused write)."""
+    try:
+        async with hub.db.transaction() as session:
+            await take_change_feed_lock(session)
+            yield session
+            await append(
+                session, actor=principal.client_id, actor_kind=principal.kind,
+                agency=agency, action=action, target=target, outcome="ok",
+                details=details if details is not None else {},
+            )
+    except HubError as exc:
+        if exc.status in (401, 403):
+            raise  # refusals are audited once, by the gateway's problem handler
+        outcome = "failed"
+        try:
+            await append_in_own_transaction(
+                hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=agency,
+                action=action, target=target, outcome=outcome,
+                details={**(details or {}), "status": exc.status},
+            )
+        except Exception as audit_error:
+            log.warning("admin_action_not_audited", error_type=type(audit_error).__name__)
+        raise

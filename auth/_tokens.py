@@ -1,0 +1,189 @@
+"""JWT access tokens per RFC 9068, signed with the key ring's current key.
+
+Claims: ``iss``, ``aud``, ``exp``, ``iat``, ``jti``, ``sub``, ``client_id``, ``scope`` and
+``agency``; tokens for admin users also carry ``kind: "admin"`` and ``role``. Header
+``typ: at+jwt`` and the signing key's ``kid``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+
+from auth._authority import Authority, authority
+from auth._keys import ALLOWED_ALGORITHMS
+from hub import Hub, Principal, Unauthenticated
+
+log = structlog.get_logger("rightshub.auth")
+
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+TOKEN_KINDS = ("client", "admin")
+CLOCK_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    jti: str
+    token_type: str = "Bearer"
+
+    def as_response(self) -> dict[str, Any]:
+        """The RFC 6749 §5.1 token response body."""
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+
+
+def _scope_text(scopes: Iterable[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def sign_access_token(
+    auth: Authority,
+    *,
+    subject: str,
+    agency: str,
+    scopes: Iterable[str],
+    kind: str = "client",
+    role: str | None = None,
+    client_id: str | None = None,
+    lifetime: int | None = None,
+) -> IssuedToken:
+    """Synchronous signing with the already loaded key (see :func:`issue_access_token`)."""
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"token kind must be one of {TOKEN_KINDS}")
+    settings = auth.settings
+    kid, algorithm, key = auth.keys.signing_key()
+    ttl = int(lifetime or settings.access_token_ttl_seconds)
+    now = int(time.time())
+    scope = _scope_text(scopes)
+    jti = secrets.token_urlsafe(16)
+    claims: dict[str, Any] = {
+        "iss": settings.issuer_url,
+        "aud": settings.token_audience,
+        "sub": subject,
+        "client_id": client_id or subject,
+        "agency": agency,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": jti,
+    }
+    if kind != "client":
+        claims["kind"] = kind
+    if role is not None:
+        claims["role"] = role
+    header = {"alg": algorithm, "typ": "at+jwt", "kid": kid}
+    token = jwt.encode(header, claims, key, algorithms=[algorithm])
+    return IssuedToken(access_token=token, expires_in=ttl, scope=scope, jti=jti)
+
+
+async def issue_access_token(
+    hub: Hub,
+    *,
+    subject: str,
+    agency: str,
+    scopes: Iterable[str],
+    kind: str = "client",
+    role: str | None = None,
+    client_id: str | None = None,
+    lifetime: int | None = None,
+) -> IssuedToken:
+    """Sign an access token for a client (``kind="client"``, ``subject`` = client id) or an
+    admin user (``kind="admin"``, ``subject`` = username, ``role``)."""
+    auth = authority(hub)
+    await auth.keys.refresh()
+    return sign_access_token(
+        auth, subject=subject, agency=agency, scopes=scopes, kind=kind, role=role,
+        client_id=client_id, lifetime=lifetime,
+    )
+
+
+def _reject(reason: str) -> Unauthenticated:
+    # The reason is logged (never the token), the caller gets the same answer for all.
+    log.info("access_token_rejected", reason=reason)
+    return Unauthenticated(
+        "Token không hợp lệ hoặc đã hết hạn.", "The token is invalid or expired."
+    )
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("ey")
+
+
+async def verify_access_token(hub: Hub, token: str) -> Principal:
+    """The principal of a valid access token; :class:`hub.Unauthenticated` otherwise.
+
+    Refused: an algorithm outside ES256/RS256 (``none`` included), an unknown or retired-out
+    ``kid``, a bad signature, ``typ`` other than ``at+jwt``, wrong ``iss`` or ``aud``,
+    expired, missing claims, and tokens of inactive clients or admin users.
+    """
+    auth = authority(hub)
+    settings = auth.settings
+    try:
+        header = jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError, TypeError, UnicodeError):
+        raise _reject("malformed") from None
+    algorithm = header.get("alg")
+    if algorithm not in ALLOWED_ALGORITHMS:
+        raise _reject("algorithm")
+    if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+        raise _reject("typ")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise _reject("kid")
+    public = await auth.keys.public_key(kid)
+    if public is None or public.algorithm != algorithm:
+        raise _reject("key")
+    try:
+        decoded = jwt.decode(token, public.key, algorithms=[algorithm])
+        registry = jwt.JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY_SECONDS,
+            iss={"essential": True, "value": settings.issuer_url},
+            aud={"essential": True, "value": settings.token_audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+            jti={"essential": True},
+            client_id={"essential": True},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError, TypeError):
+        raise _reject("signature_or_claims") from None
+    claims = decoded.claims
+    kind = claims.get("kind", "client")
+    subject, agency, scope = claims["sub"], claims.get("agency"), claims.get("scope", "")
+    agency = agency if agency is not None else ""
+    if not all(isinstance(v, str) for v in (subject, agency, scope, claims["client_id"])):
+        raise _reject("claim_types")
+    role = claims.get("role")
+    if kind == "client":
+        if not agency:
+            raise _reject("agency")
+        status = await auth.client_status(subject)
+        if status is None or not status.active or status.agency != agency:
+            raise _reject("client_inactive")
+        # Scopes taken from the client since the token was issued are not honoured.
+        scopes = frozenset(scope.split()) & status.scopes
+    elif kind == "admin":
+        if not await auth.admin_active(subject):
+            raise _reject("admin_inactive")
+        scopes = frozenset(scope.split())
+    else:
+        raise _reject("kind")
+    return Principal(
+        client_id=subject, agency=str(agency), scopes=scopes, kind=kind,
+        role=role if isinstance(role, str) else None,
+    )
