@@ -1,6 +1,10 @@
 """The hub's core: settings, the central database, the ingest pipeline, reads and the change
 feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
 
+from hub._audit import AuditReport
+from hub._audit import append as append_audit
+from hub._audit import append_in_own_transaction as audit_in_own_transaction
+from hub._audit import verify as verify_audit
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes
 from hub._cursor import decode_cursor, encode_cursor
@@ -13,8 +17,10 @@ from hub._errors import (
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
+    RateLimited,
     Unauthenticated,
     Unavailable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from hub._hub import Hub
@@ -36,6 +42,7 @@ __all__ = [
     "Agency",
     "AgencyGraph",
     "AgencySuccession",
+    "AuditReport",
     "Catalog",
     "ChangePage",
     "Conflict",
@@ -53,6 +60,7 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "Principal",
+    "RateLimited",
     "Record",
     "RecordFilter",
     "Rejection",
@@ -60,9 +68,12 @@ __all__ = [
     "StoredAnswer",
     "Unauthenticated",
     "Unavailable",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "Vocabulary",
     "VocabularyTerm",
+    "append_audit",
+    "audit_in_own_transaction",
     "decode_cursor",
     "decode_json",
     "encode_cursor",
@@ -77,4 +88,5 @@ __all__ = [
     "request_hash",
     "seed_registry",
     "seed_vocabularies",
+    "verify_audit",
 ]

@@ -38,7 +38,8 @@ async def list_changes(
     """Changes after ``after`` that the principal may see.
 
     The cursor advances over every scanned change, visible or not, so a consumer always makes
-    progress; changes of records it may not read are skipped, not hidden behind a gap.
+    progress; changes of records it may not read are skipped, not hidden behind a gap. A record
+    that becomes private reaches other agencies as a ``withdraw`` change without its content.
     """
     stmt = sa.select(RecordChange).where(RecordChange.seq > after)
     if record_type is not None:
@@ -48,11 +49,13 @@ async def list_changes(
     has_more = len(scanned) > limit
     scanned = scanned[:limit]
     own = graph.rolled_up(principal.agency)
-    changes = [
-        _change(c)
-        for c in scanned
-        if c.owner_agency in own or c.visibility in SHARED_VISIBILITIES
-    ]
+    changes = []
+    for c in scanned:
+        if c.owner_agency in own or c.visibility in SHARED_VISIBILITIES:
+            changes.append(_change(c))
+        elif c.previous_visibility in SHARED_VISIBILITIES:
+            # Made private: agencies that could read it must drop their copy.
+            changes.append(_withdrawal(c))
     next_cursor = scanned[-1].seq if scanned else after
     return ChangePage(changes, next_cursor, has_more)
 
@@ -75,3 +78,10 @@ def _change(c: RecordChange) -> dict[str, Any]:
             "data": c.data or {},
         },
     }
+
+
+def _withdrawal(c: RecordChange) -> dict[str, Any]:
+    change = _change(c)
+    change["op"] = "withdraw"
+    change["record"].update(content_hash="", data={}, provenance={})
+    return change

@@ -9,6 +9,9 @@ import orjson
 
 from hub._errors import InvalidInput
 
+# Cursor values are compared with 64-bit columns; a larger one would overflow in the driver.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
@@ -24,7 +27,10 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
     if (
         not isinstance(values, list)
         or len(values) != length
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and INT64_MIN <= v <= INT64_MAX
+            for v in values
+        )
     ):
         raise InvalidInput(
             "Con trỏ phân trang (cursor) không hợp lệ; hãy dùng giá trị next_cursor hub trả về.",

@@ -47,8 +47,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url, pool_size=5, max_overflow=5, **json_codec
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _drop_read_only_connections)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         **json_codec,
         pool_size=settings.database_pool_size,
@@ -57,6 +58,23 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Fail fast rather than hang when PostgreSQL is down; /readyz reports it.
         connect_args={"timeout": 5, "command_timeout": 60},
     )
+    event.listen(engine.sync_engine, "handle_error", _drop_read_only_connections)
+    return engine
+
+
+PG_READ_ONLY_TRANSACTION = "25006"
+
+
+def _drop_read_only_connections(context: Any) -> None:
+    # A connection opened while the database was read-only (PostgreSQL's
+    # default_transaction_read_only or a standby; a SQLite file SQLite could only open for
+    # reading) stays read-only once writes are possible again: treat the error as a
+    # disconnect so the pool replaces its connections and the retried write gets a fresh one.
+    error = context.original_exception
+    if getattr(error, "sqlstate", None) == PG_READ_ONLY_TRANSACTION or str(
+        getattr(error, "sqlite_errorname", "")
+    ).startswith("SQLITE_READONLY"):
+        context.is_disconnect = True
 
 
 # PostgreSQL plans the batch's key lookup from table statistics; while a fresh table fills

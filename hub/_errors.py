@@ -86,6 +86,22 @@ class PayloadTooLarge(HubError):
     title_en = "Payload too large"
 
 
+class UnsupportedMediaType(HubError):
+    status = 415
+    type_slug = "unsupported-media-type"
+    title_vi = "Kiểu nội dung không được hỗ trợ"
+    title_en = "Unsupported media type"
+
+
+class RateLimited(HubError):
+    """Too many requests; ``extra['retry_after']`` seconds until the window frees up."""
+
+    status = 429
+    type_slug = "rate-limited"
+    title_vi = "Quá nhiều yêu cầu"
+    title_en = "Too many requests"
+
+
 class Unavailable(HubError):
     status = 503
     type_slug = "unavailable"

@@ -26,6 +26,7 @@ from hub._errors import InvalidInput
 
 FILE_FORMATS = ("ndjson", "csv", "xlsx")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,13 @@ def row_to_item(shapes: dict[str, str], row: dict[str, Any]) -> Any:
     return item
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def read_ndjson(stream: BinaryIO) -> Iterator[Row]:
     for number, line in enumerate(stream, start=1):
+        if number == 1 and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM) :]  # Notepad and Excel save UTF-8 with a byte-order mark
         if not line.strip():
             continue
         try:
@@ -127,7 +133,11 @@ def read_csv(stream: BinaryIO, model: type[BaseModel]) -> Iterator[Row]:
     reader = csv.DictReader(text)
     try:
         for row in reader:
-            yield Row(reader.line_num, row_to_item(shapes, row))
+            # line_num is the record's last line; a quoted cell may span several lines, and
+            # a person looks for the line the record starts on.
+            cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v])]
+            spanned = sum(len(_LINE_BREAK.findall(c)) for c in cells if isinstance(c, str))
+            yield Row(reader.line_num - spanned, row_to_item(shapes, row))
     except UnicodeDecodeError:
         raise InvalidInput(
             "Tệp CSV không phải UTF-8; hãy lưu lại với mã hoá UTF-8.",

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
+from hub import _audit as audit
 from hub._bulk import bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
@@ -57,6 +58,8 @@ class _Current:
     deleted: bool
     created_at: datetime
     visibility: str
+    # The record's owner: the caller's agency, or an agency it succeeded (inherited record).
+    owner: str = ""
 
 
 def etag_for(version: int, content_hash: str) -> str:
@@ -90,8 +93,13 @@ class IngestPipeline:
         idempotency: IdempotencyRequest | None = None,
         if_match: str | None = None,
         indexes: Sequence[int] | None = None,
+        action: str = "records.batch",
+        request_id: str | None = None,
     ) -> ImportSummary | StoredAnswer:
         """Ingest one batch for ``principal``'s agency, atomically.
+
+        The batch is audited in the same transaction (``action``, e.g. "records.batch",
+        "records.put", "records.delete"; ``request_id`` defaults to the logging context's).
 
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
@@ -111,7 +119,10 @@ class IngestPipeline:
         summary = ImportSummary(dry_run=dry_run, rejections=rejections, rejected=0)
         if dry_run:
             async with self._db.session() as session:
-                current = await self._current(session, principal.agency, record_type.name, prepared)
+                current = await self._current(
+                    session, principal.agency, record_type.name, prepared,
+                    inherited=graph.rolled_up(principal.agency) - {principal.agency},
+                )
             self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
             return summary
@@ -127,7 +138,10 @@ class IngestPipeline:
                 stored = await self._stored_answer(session, principal, idempotency)
                 if stored is not None:
                     return stored
-            current = await self._current(session, principal.agency, record_type.name, prepared)
+            current = await self._current(
+                session, principal.agency, record_type.name, prepared,
+                inherited=graph.rolled_up(principal.agency) - {principal.agency},
+            )
             writes = self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
             if writes:
@@ -146,6 +160,23 @@ class IngestPipeline:
                         created_at=utcnow(),
                     )
                 )
+            await audit.append(
+                session,
+                actor=principal.client_id,
+                actor_kind=principal.kind,
+                agency=principal.agency,
+                action=action,
+                target=record_type.name if action == "records.batch" or len(prepared) != 1
+                else f"{record_type.name}/{prepared[0].source_id}",
+                request_id=request_id,
+                outcome="ok",
+                details={
+                    "record_type": record_type.name, "batch_id": batch_id,
+                    "channel": principal.channel, "created": summary.created,
+                    "updated": summary.updated, "unchanged": summary.unchanged,
+                    "deleted": summary.deleted, "rejected": summary.rejected,
+                },
+            )
         if summary.created:
             await self._db.note_inserted(summary.created)
         return summary
@@ -157,6 +188,12 @@ class IngestPipeline:
         transactions (NDJSON streams) and remember the key only at the end."""
         async with self._db.session() as session:
             return await self._stored_answer(session, principal, idempotency)
+
+    async def key_in_use(self, principal: Principal, key: str) -> bool:
+        """Whether ``key`` already holds an answer for this caller (NDJSON streams must read
+        the whole body to know whether it is the same request)."""
+        async with self._db.session() as session:
+            return await session.get(IdempotencyKey, (principal.client_id, key)) is not None
 
     async def remember(
         self, principal: Principal, idempotency: IdempotencyRequest, summary: ImportSummary
@@ -189,25 +226,41 @@ class IngestPipeline:
         return StoredAnswer(row.status_code, row.response)
 
     async def _current(
-        self, session: AsyncSession, agency: str, record_type: str, prepared: list[Prepared]
+        self,
+        session: AsyncSession,
+        agency: str,
+        record_type: str,
+        prepared: list[Prepared],
+        *,
+        inherited: frozenset[str] = frozenset(),
     ) -> dict[str, _Current]:
+        """The current rows of the batch's keys: ``agency``'s own record first; for a key it
+        has no record of, the record of an agency it succeeded (``inherited``, see
+        ``auth._policy``), the first owner in code order when several predecessors have one."""
         keys = [p.source_id for p in prepared]
         current: dict[str, _Current] = {}
-        for start in range(0, len(keys), KEY_CHUNK):
-            rows = await session.execute(
-                sa.select(
-                    Record.source_id, Record.id, Record.content_hash, Record.version,
-                    Record.deleted, Record.created_at, Record.visibility,
-                ).where(
-                    Record.owner_agency == agency,
-                    Record.record_type == record_type,
-                    Record.source_id.in_(keys[start : start + KEY_CHUNK]),
+        for owners in ([agency], sorted(inherited)):
+            wanted = [k for k in keys if k not in current]
+            if not owners or not wanted:
+                continue
+            for start in range(0, len(wanted), KEY_CHUNK):
+                rows = await session.execute(
+                    sa.select(
+                        Record.source_id, Record.id, Record.content_hash, Record.version,
+                        Record.deleted, Record.created_at, Record.visibility,
+                        Record.owner_agency,
+                    ).where(
+                        Record.owner_agency.in_(owners),
+                        Record.record_type == record_type,
+                        Record.source_id.in_(wanted[start : start + KEY_CHUNK]),
+                    ).order_by(Record.owner_agency)
                 )
-            )
-            for source_id, id_, hash_, version, deleted, created_at, visibility in rows.tuples():
-                current[source_id] = _Current(
-                    id_, hash_, version, deleted, created_at, visibility
-                )
+                for source_id, id_, hash_, version, deleted, created, visibility, owner in (
+                    rows.tuples()
+                ):
+                    current.setdefault(source_id, _Current(
+                        id_, hash_, version, deleted, created, visibility, owner
+                    ))
         return current
 
     def _diff(
@@ -283,14 +336,19 @@ class IngestPipeline:
                 touched.append(existing.id)
                 changes.append({
                     "seq": last_seq, "record_id": existing.id, "record_type": record_type,
-                    "owner_agency": principal.agency, "source_id": item.source_id,
-                    "op": "delete", "version": version, "visibility": existing.visibility,
+                    "owner_agency": existing.owner or principal.agency,
+                    "source_id": item.source_id, "op": "delete", "version": version,
+                    "visibility": existing.visibility,
+                    "previous_visibility": existing.visibility,
                     "content_hash": existing.content_hash, "data": None,
                     "provenance": provenance, "changed_at": now,
                 })
                 continue
             row = {
-                "record_type": record_type, "owner_agency": principal.agency,
+                "record_type": record_type,
+                # An inherited record keeps its owner (auth._policy: successors write it).
+                "owner_agency": existing.owner if existing and existing.owner
+                else principal.agency,
                 "source_id": item.source_id, "kind": item.kind,
                 "content_hash": item.content_hash, "visibility": item.visibility,
                 "deleted": False, "title": item.title, "title_folded": item.title_folded,
@@ -311,8 +369,10 @@ class IngestPipeline:
             )
             changes.append({
                 "seq": last_seq, "record_id": record_id, "record_type": record_type,
-                "owner_agency": principal.agency, "source_id": item.source_id, "op": "upsert",
+                "owner_agency": row["owner_agency"], "source_id": item.source_id,
+                "op": "upsert",
                 "version": row["version"], "visibility": item.visibility,
+                "previous_visibility": existing.visibility if existing else None,
                 "content_hash": item.content_hash, "data": item.data,
                 "provenance": provenance, "changed_at": now,
             })

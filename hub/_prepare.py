@@ -3,6 +3,7 @@ text to NFC, check vocabulary codes and compute the content hash and derived col
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,7 @@ import schemas
 from hub._summary import Rejection
 
 OP_FIELD = "_op"
+_SOURCE_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,200}")  # as schemas' SourceId
 
 
 @dataclass(slots=True)
@@ -84,6 +86,18 @@ def prepare(
                         index, source_hint, "source_id", "invalid_delete",
                         "Yêu cầu xoá chỉ gồm source_id và _op.",
                         "A delete item holds only source_id and _op.",
+                    )
+                )
+                continue
+            if not _SOURCE_ID.fullmatch(schemas.nfc(source_hint.strip())):
+                # Same rule as the standard's SourceId: a NUL would also break the lookup on
+                # PostgreSQL.
+                rejections.append(
+                    Rejection(
+                        index, source_hint, "source_id", "string_pattern_mismatch",
+                        "source_id có 1-200 ký tự, không chứa khoảng trắng hay ký tự điều khiển.",
+                        "source_id has 1-200 characters, with no whitespace or control "
+                        "characters.",
                     )
                 )
                 continue

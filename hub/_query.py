@@ -18,6 +18,14 @@ from hub._tables import Record, RecordFacet
 
 SHARED_VISIBILITIES = ("shared", "public")
 
+# What a list page needs, selected as plain rows: building ORM objects for every row of a page
+# cost more than the query itself (bench/read).
+ENVELOPE_COLUMNS = (
+    Record.id, Record.record_type, Record.owner_agency, Record.source_id, Record.version,
+    Record.content_hash, Record.created_at, Record.updated_at, Record.deleted,
+    Record.visibility, Record.provenance, Record.data, Record.seq,
+)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordFilter:
@@ -36,7 +44,7 @@ class RecordFilter:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list[Record]
+    items: list[Any]  # rows with the ENVELOPE_COLUMNS, read by attribute like a Record
     next_cursor: str | None
 
 
@@ -51,9 +59,12 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[Any]]:
-    """Every folded word must occur; exact title matches rank first, then title prefixes,
-    then titles containing the phrase, then other matches."""
+def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]]:
+    """Every folded word must occur in the searchable text. Matches fall in four tiers, shown
+    in order: title equals the phrase, title starts with it, title contains it, the rest.
+
+    Tiers are separate conditions (not one CASE to sort by), so each tier's page is read in
+    ``seq`` order through an index, whatever the number of matches (bench/scale)."""
     folded = schemas.fold(q)
     words = folded.split()
     if not words or len(folded) > 200:
@@ -65,13 +76,11 @@ def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[Any]
         Record.search_text.like(f"%{_like_escape(w)}%", escape="\\") for w in words
     ]
     phrase = _like_escape(folded)
-    rank = sa.case(
-        (Record.title_folded == folded, 0),
-        (Record.title_folded.like(f"{phrase}%", escape="\\"), 1),
-        (Record.title_folded.like(f"%{phrase}%", escape="\\"), 2),
-        else_=3,
-    )
-    return conditions, rank
+    exact = Record.title_folded == folded
+    prefix = Record.title_folded.like(f"{phrase}%", escape="\\")
+    contains = Record.title_folded.like(f"%{phrase}%", escape="\\")
+    tiers = [exact, sa.and_(prefix, ~exact), sa.and_(contains, ~prefix), ~contains]
+    return conditions, tiers
 
 
 async def list_records(
@@ -120,34 +129,40 @@ async def list_records(
     if flt.updated_since is not None:
         conditions.append(Record.updated_at >= flt.updated_since)
 
-    rank: sa.ColumnElement[Any] | None = None
-    if flt.q is not None:
-        words, rank = _search(flt.q)
-        conditions.extend(words)
-    if cursor is not None:
-        if rank is None:
+    if flt.q is None:
+        if cursor is not None:
             (last_seq,) = decode_cursor(cursor, length=1)
             conditions.append(Record.seq < last_seq)
-        else:
-            last_rank, last_seq = decode_cursor(cursor, length=2)
-            conditions.append(
-                sa.or_(rank > last_rank, sa.and_(rank == last_rank, Record.seq < last_seq))
-            )
-    stmt = sa.select(Record).where(*conditions).limit(limit + 1)
-    if rank is None:
-        stmt = stmt.order_by(Record.seq.desc())
-    else:
-        stmt = stmt.add_columns(rank.label("rank")).order_by(rank, Record.seq.desc())
-    rows = (await session.execute(stmt)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [row[0] for row in rows]
+        stmt = sa.select(*ENVELOPE_COLUMNS).where(*conditions)
+        rows = list(await session.execute(stmt.order_by(Record.seq.desc()).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].seq]) if more and rows else None
+        return Page(rows, next_cursor)
+
+    words, tiers = _search(flt.q)
+    conditions.extend(words)
+    tier, last_seq = decode_cursor(cursor, length=2) if cursor is not None else (0, None)
+    if not 0 <= tier < len(tiers):
+        raise InvalidInput("Con trỏ phân trang (cursor) không hợp lệ.", "Invalid cursor.")
+    found: list[tuple[int, Any]] = []
+    # Fill the page tier by tier; one row more than the page says whether another follows.
+    for number in range(tier, len(tiers)):
+        where = [*conditions, tiers[number]]
+        if number == tier and last_seq is not None:
+            where.append(Record.seq < last_seq)
+        stmt = sa.select(*ENVELOPE_COLUMNS).where(*where).order_by(Record.seq.desc())
+        tier_rows = await session.execute(stmt.limit(limit + 1 - len(found)))
+        found.extend((number, row) for row in tier_rows)
+        if len(found) > limit:
+            break
+    more = len(found) > limit
+    found = found[:limit]
     next_cursor = None
-    if more and rows:
-        last: Any = rows[-1]
-        keys: list[Any] = [last[0].seq] if rank is None else [last[1], last[0].seq]
-        next_cursor = encode_cursor(keys)
-    return Page(items, next_cursor)
+    if more and found:
+        last_tier, last_row = found[-1]
+        next_cursor = encode_cursor([last_tier, last_row.seq])
+    return Page([row for _, row in found], next_cursor)
 
 
 async def get_record(
@@ -176,7 +191,7 @@ async def get_record_by_id(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def envelope(record: Record) -> dict[str, Any]:
+def envelope(record: Any) -> dict[str, Any]:
     """The wire form of a record (``schemas.RecordEnvelope``), built without pydantic on the
     hot read path."""
     return {

@@ -6,12 +6,13 @@ Deep code never reads the environment: it receives a :class:`Settings`.
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/rightshub.db"
 
@@ -50,7 +51,57 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=48, ge=1)
 
     # Callers known from configuration (see DevPrincipal). JSON list in the environment.
+    # Ignored when environment is "production".
     dev_principals: list[DevPrincipal] = []
+
+    # OAuth2 and API keys (auth/). The secret key keys every HMAC (client secrets, API keys)
+    # and encrypts the token-signing keys; outside production one is generated and kept next
+    # to the SQLite database (or in var/) when unset, production refuses to start without it.
+    secret_key: SecretStr | None = None
+    public_url: str | None = None  # the hub's public base URL; default http://host:port
+    issuer: str | None = None  # the tokens' "iss"; default public_url
+    token_audience: str = "urn:rightshub:api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=24 * 3600)
+    signing_algorithm: Literal["ES256", "RS256"] = "ES256"
+
+    # Rate limits (``limits`` notation, e.g. "600/minute"; "" turns one off): per client after
+    # authentication, per IP before routing. Counted in memory (one process) unless
+    # ``rate_limit_storage`` names Redis (``redis://host:6379/0``), shared by every process.
+    rate_limit_client: str = "600/minute"
+    rate_limit_ip: str = "1200/minute"
+    rate_limit_storage: str = "memory://"
+
+    # Admin accounts (auth/_admins.py): failed logins per username before a lockout, and
+    # its length. OIDC single sign-on for the console is on when the issuer is set; the
+    # IdP's ``sub`` (or e-mail) must match an existing admin account.
+    admin_login_max_failures: int = Field(default=5, ge=1, le=100)
+    admin_lockout_seconds: int = Field(default=900, ge=1)
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+
+    # CORS is closed unless origins are listed (JSON list or comma-separated in the env).
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("rate_limit_client", "rate_limit_ip")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            parse_many(value)  # raises ValueError on a bad limit string
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod
@@ -71,6 +122,24 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("database_url must be a PostgreSQL or SQLite URL")
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_secret_key(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key is None or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "RIGHTSHUB_SECRET_KEY (at least 32 characters) is required in production"
+            )
+        return self
+
+    @cached_property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @cached_property
+    def issuer_url(self) -> str:
+        return (self.issuer or self.base_url).rstrip("/")
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -19,6 +19,15 @@ class Rejection:
     message_vi: str
     message_en: str
 
+    def __post_init__(self) -> None:
+        # A source_id or field name echoed from the input may hold NUL, which PostgreSQL
+        # cannot store (the summary is kept for Idempotency-Key replays): U+FFFD stands in.
+        if self.source_id is not None:
+            self.source_id = self.source_id.replace("\x00", "\ufffd")
+        self.path = self.path.replace("\x00", "\ufffd")
+        self.message_vi = self.message_vi.replace("\x00", "\ufffd")
+        self.message_en = self.message_en.replace("\x00", "\ufffd")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,

@@ -116,6 +116,12 @@ class Record(Base):
         sa.Index("ix_records_type_kind_seq", "record_type", "kind", "seq"),
         sa.Index("ix_records_type_date", "record_type", "primary_date"),
         sa.Index("ix_records_type_updated", "record_type", "updated_at"),
+        # Exact and prefix title matches, the first tiers of search (LIKE 'phrase%' needs the
+        # pattern operator class on PostgreSQL unless the database collation is C).
+        sa.Index(
+            "ix_records_type_title", "record_type", "title_folded",
+            postgresql_ops={"title_folded": "text_pattern_ops"},
+        ),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -170,6 +176,9 @@ class RecordChange(Base):
     op: Mapped[str] = mapped_column(sa.String(10))
     version: Mapped[int] = mapped_column(sa.Integer)
     visibility: Mapped[str] = mapped_column(sa.String(10))
+    # Visibility of the version this change replaced: lets the feed tell agencies that could
+    # read the record before that it was withdrawn from them (shared -> private).
+    previous_visibility: Mapped[str | None] = mapped_column(sa.String(10))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -188,6 +197,8 @@ class HubLock(Base):
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     counter: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # For the "audit" row: the hash of the last audit entry (the chain's head).
+    head_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class IdempotencyKey(Base):
@@ -205,3 +216,112 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(sa.Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# --- Security (issue 3): clients, API keys, admin accounts, signing keys, audit ---------------
+
+
+class Client(Base):
+    """An agency system that calls the hub: OAuth2 client credentials or API keys.
+
+    ``secret_hash`` is an HMAC-SHA256 of the client secret under the hub's secret key (secrets
+    are long random strings, so a keyed fast hash is enough and keeps token requests fast).
+    ``jwks`` holds the public keys for ``private_key_jwt`` (RFC 7523).
+    """
+
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    auth_method: Mapped[str] = mapped_column(sa.String(40), default="client_secret_basic")
+    secret_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class ApiKey(Base):
+    """An API key: ``<prefix>_<key_id>_<secret>``; only an HMAC-SHA256 of the whole key is kept.
+
+    Several active keys per client allow overlap during rotation; ``revoked_at`` takes effect
+    on the next request because every request looks the key up.
+    """
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class AdminUser(Base):
+    """A console account: ``hub_admin`` (everything) or ``agency_admin`` (its agency only)."""
+
+    __tablename__ = "admin_users"
+
+    username: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(sa.String(300))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    agency: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.code"))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    sso_subject: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Base):
+    """A key that signs access tokens. The newest ``active`` key signs; retired keys stay in
+    the JWKS until every token they signed has expired, so rotation breaks no token in flight.
+    The private JWK is stored encrypted under the hub's secret key."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(sa.String(10))
+    private_jwk_encrypted: Mapped[str] = mapped_column(sa.Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedAssertion(Base):
+    """``jti`` values of client assertions already accepted (RFC 7523 §3, replay protection)."""
+
+    __tablename__ = "used_assertions"
+
+    jti: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEntry(Base):
+    """The append-only audit log. Each entry carries the hash of the previous one, and the
+    head (last seq and hash) is kept in ``hub_locks``, so a changed, removed or truncated entry
+    breaks the chain that ``rightshub audit verify`` walks."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_agency_seq", "agency", "seq"),)
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    actor_kind: Mapped[str] = mapped_column(sa.String(20))
+    agency: Mapped[str | None] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    target: Mapped[str | None] = mapped_column(sa.String(300))
+    request_id: Mapped[str | None] = mapped_column(sa.String(128))
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    entry_hash: Mapped[str] = mapped_column(sa.String(64))

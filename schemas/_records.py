@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from ._fields import (
     MAX_LIST,
@@ -45,7 +53,27 @@ def _date_in_range(value: date) -> date:
     return value
 
 
-Date = Annotated[date, AfterValidator(_date_in_range)]
+def _date_not_number(value: Any) -> Any:
+    """Pydantic reads a number as a Unix time (0 is 1970-01-01); the standard's dates are
+    ISO 8601 strings ("format": "date"), so a number is refused, not silently converted."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise custom_error(
+            "date_type",
+            "Date must be an ISO 8601 string (YYYY-MM-DD), not a number",
+            "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD), không phải một số",
+        )
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+Date = Annotated[date, BeforeValidator(_date_not_number), AfterValidator(_date_in_range)]
 
 
 def _list() -> Any:

@@ -135,8 +135,13 @@ def check_vocabularies(
         value = data.get(field)
         if codes is None or value is None:
             continue
+        # Fast path (the common case): every code is known; paths are built only on failure.
         if isinstance(value, str):
+            if value in codes:
+                continue
             found = [(field, value)]
+        elif all(isinstance(v, str) and v in codes for v in value):
+            continue
         elif isinstance(value, Mapping):
             found = [(f"{field}.{k}", str(k)) for k in value]
         else:

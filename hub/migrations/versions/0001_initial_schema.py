@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('op', sa.String(length=10), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('visibility', sa.String(length=10), nullable=False),
+    sa.Column('previous_visibility', sa.String(length=10), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('provenance', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -110,6 +111,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_records_type_owner_seq', ['record_type', 'owner_agency', 'seq'], unique=False)
         batch_op.create_index('ix_records_type_seq', ['record_type', 'seq'], unique=False)
         batch_op.create_index('ix_records_type_updated', ['record_type', 'updated_at'], unique=False)
+        batch_op.create_index(
+            'ix_records_type_title', ['record_type', 'title_folded'], unique=False,
+            postgresql_ops={'title_folded': 'text_pattern_ops'},
+        )
 
     op.create_table('vocabulary_terms',
     sa.Column('vocabulary', sa.String(length=40), nullable=False),
@@ -157,6 +162,7 @@ def downgrade() -> None:
     op.drop_table('vocabulary_terms')
     with op.batch_alter_table('records', schema=None) as batch_op:
         batch_op.drop_index('ix_records_type_updated')
+        batch_op.drop_index('ix_records_type_title')
         batch_op.drop_index('ix_records_type_seq')
         batch_op.drop_index('ix_records_type_owner_seq')
         batch_op.drop_index('ix_records_type_kind_seq')
