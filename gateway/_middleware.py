@@ -5,6 +5,8 @@ Declared in one ordered list in :mod:`gateway.app`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 import uuid
@@ -14,6 +16,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from auth._ratelimit import RateLimiter
 
 log = structlog.get_logger("rightshub.access")
 
@@ -64,8 +68,13 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", "unmatched")
+            # FastAPI >= 0.137 puts the included router's own route in scope["route"] (path
+            # without the include prefixes, e.g. "/products"); the full template is on the
+            # effective route context.
+            effective = scope.get("fastapi", {}).get("effective_route_context")
+            route_path = getattr(effective, "path", None) or getattr(
+                scope.get("route"), "path", "unmatched"
+            )
             REQUESTS.labels(scope["method"], route_path, str(status)).inc()
             LATENCY.labels(scope["method"], route_path).observe(elapsed)
             log.info(
@@ -79,19 +88,24 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-def _too_large(limit: int) -> bytes:
+def _too_large(limit: int, scope: Scope) -> bytes:
+    detail_vi = f"Nội dung yêu cầu vượt quá giới hạn {limit} byte; hãy chia nhỏ hoặc gửi NDJSON."
+    detail_en = f"The request body exceeds the {limit}-byte limit; split it or stream NDJSON."
+    # Same language rule as gateway._problems.prefers_english (first Accept-Language tag).
+    language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+    english = language.split(",")[0].strip().lower().startswith("en")
     return orjson.dumps(
         {
             "type": "urn:rightshub:problem:payload-too-large",
-            "title": "Dữ liệu quá lớn",
+            "title": "Payload too large" if english else "Dữ liệu quá lớn",
             "status": 413,
-            "detail": f"Nội dung yêu cầu vượt quá giới hạn {limit} byte.",
+            "detail": detail_en if english else detail_vi,
+            "instance": scope.get("path"),
             "title_vi": "Dữ liệu quá lớn",
             "title_en": "Payload too large",
-            "detail_vi": f"Nội dung yêu cầu vượt quá giới hạn {limit} byte; "
-            "hãy chia nhỏ hoặc gửi NDJSON.",
-            "detail_en": f"The request body exceeds the {limit}-byte limit; split it or "
-            "stream NDJSON.",
+            "detail_vi": detail_vi,
+            "detail_en": detail_en,
+            "request_id": scope.get("state", {}).get("request_id"),
         }
     )
 
@@ -113,7 +127,7 @@ class BodySizeLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received = 0
         limit = self.max_bytes
@@ -130,7 +144,7 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, limited_receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -138,9 +152,171 @@ class BodySizeLimitMiddleware:
                 "headers": [(b"content-type", b"application/problem+json")],
             }
         )
-        await send({"type": "http.response.body", "body": _too_large(self.max_bytes)})
+        await send({"type": "http.response.body", "body": _too_large(self.max_bytes, scope)})
 
 
 def _is_ndjson(scope: Scope) -> bool:
     content_type = dict(scope["headers"]).get(b"content-type", b"")
     return content_type.split(b";")[0].strip().lower() == b"application/x-ndjson"
+
+
+# --- Security (issue 3): per-IP rate limit and security headers -----------------------------
+
+# Health probes and metrics scrapes come from the load balancer and monitoring at a steady
+# rate: they are not throttled per IP.
+_NOT_RATE_LIMITED = ("/healthz", "/readyz", "/metrics")
+
+
+def _problem_bytes(
+    scope: Scope, *, status: int, slug: str, title_vi: str, title_en: str, detail_vi: str,
+    detail_en: str, **extra: object,
+) -> bytes:
+    language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+    english = language.split(",")[0].strip().lower().startswith("en")
+    return orjson.dumps(
+        {
+            "type": f"urn:rightshub:problem:{slug}",
+            "title": title_en if english else title_vi,
+            "status": status,
+            "detail": detail_en if english else detail_vi,
+            "instance": scope.get("path"),
+            "title_vi": title_vi,
+            "title_en": title_en,
+            "detail_vi": detail_vi,
+            "detail_en": detail_en,
+            "request_id": scope.get("state", {}).get("request_id"),
+            **extra,
+        }
+    )
+
+
+class IpRateLimitMiddleware:
+    """Counts every request per client IP before routing and answers 429 problem+json with
+    ``Retry-After`` when the IP is over its limit (``RIGHTSHUB_RATE_LIMIT_IP``).
+
+    The IP is the socket peer (uvicorn runs without proxy headers): behind a proxy, configure
+    the proxy to limit, or a trusted proxy-headers middleware in front of this one.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not self.limiter.ip_limits
+            or scope["path"] in _NOT_RATE_LIMITED
+        ):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        verdict = await self.limiter.check_ip(ip)
+        if verdict.allowed:
+            await self.app(scope, receive, send)
+            return
+        body = _problem_bytes(
+            scope, status=429, slug="rate-limited", title_vi="Quá nhiều yêu cầu",
+            title_en="Too many requests",
+            detail_vi=f"Địa chỉ IP này vượt giới hạn {verdict.limit} yêu cầu; "
+            f"hãy thử lại sau {verdict.retry_after} giây.",
+            detail_en=f"This IP address exceeded the rate limit of {verdict.limit}; "
+            f"retry in {verdict.retry_after} seconds.",
+            retry_after=verdict.retry_after,
+        )
+        await send({
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"retry-after", str(verdict.retry_after).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+
+_BASE_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+# JSON and other non-HTML answers: nothing may be loaded or framed from them.
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# HTML (the /docs page, later the console): own scripts and styles, the Swagger UI bundle from
+# its CDN, inline scripts only by hash (computed per response), no framing, no plugins.
+_DOCS_CDN = "https://cdn.jsdelivr.net"
+_HTML_CSP = (
+    "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    # Swagger UI sets style attributes on its elements: inline styles stay allowed (scripts not).
+    f"style-src 'self' {_DOCS_CDN} 'unsafe-inline'; script-src 'self' {_DOCS_CDN}{{hashes}}"
+)
+_HSTS = b"max-age=31536000; includeSubDomains"
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def html_csp(body: bytes) -> bytes:
+    """The HTML policy, allowing exactly the inline scripts of ``body`` by their SHA-256."""
+    hashes = "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(m.group(1)).digest()).decode()}'"
+        for m in _INLINE_SCRIPT.finditer(body)
+    )
+    return _HTML_CSP.format(hashes=hashes).encode()
+
+
+class SecurityHeadersMiddleware:
+    """Adds nosniff, no-referrer, DENY framing and a Content-Security-Policy to every
+    response; HSTS only when the request came over https. HTML answers (small pages) are
+    buffered to hash their inline scripts into a strict policy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        start: Message | None = None
+        html_body: list[bytes] = []
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", [])
+                    if k.lower() not in {b"x-content-type-options", b"referrer-policy",
+                                         b"x-frame-options"}
+                ]
+                headers.extend(_BASE_HEADERS)
+                if https:
+                    headers.append((b"strict-transport-security", _HSTS))
+                content_type = dict(headers).get(b"content-type", b"")
+                message = {**message, "headers": headers}
+                if content_type.lower().startswith(b"text/html"):
+                    start = message  # sent with the policy once the body is known
+                    return
+                if not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                    headers.append((b"content-security-policy", _API_CSP))
+                await send(message)
+                return
+            if start is not None and message["type"] == "http.response.body":
+                html_body.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(html_body)
+                head = scope["method"] == "HEAD"  # keeps the GET body's length
+                drop = {b"content-security-policy"} if head else {
+                    b"content-security-policy", b"content-length"}
+                headers = [(k, v) for k, v in start["headers"] if k.lower() not in drop]
+                headers.append((b"content-security-policy", html_csp(body)))
+                if not head:
+                    headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -3,11 +3,14 @@
 The body is read as it arrives and ingested in chunks of ``max_batch_records``, each in its
 own transaction, so memory stays flat whatever the size. A retried stream is safe: records
 already written come back as "unchanged"; with an ``Idempotency-Key`` the whole answer is
-remembered once the stream has been ingested completely.
+remembered, with a hash of the whole body, once the stream has been ingested completely. A key
+already used makes the hub read (not ingest) the body, to tell a retry (the first answer again)
+from a different stream (422), as for JSON batches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,15 +19,24 @@ import orjson
 from fastapi import Request
 
 from hub import Hub, IdempotencyRequest, ImportSummary, Principal, Rejection, StoredAnswer
+from hub._files import UTF8_BOM
 
 MAX_LINE_BYTES = 1024 * 1024
 
 
-async def _lines(request: Request) -> AsyncIterator[bytes | None]:
+def _body_digest(record_type: str) -> Any:
+    # The same digest as hub.request_hash(record_type, body) for a JSON batch.
+    digest = hashlib.sha256(record_type.encode())
+    digest.update(b"\x00")
+    return digest
+
+
+async def _lines(request: Request, digest: Any) -> AsyncIterator[bytes | None]:
     """Lines of the body; ``None`` stands for a line that was too long (and skipped)."""
     buffer = bytearray()
     skipping = False
     async for chunk in request.stream():
+        digest.update(chunk)
         start = 0
         while True:
             end = chunk.find(b"\n", start)
@@ -62,11 +74,15 @@ async def ingest_ndjson(
     dry_run: bool,
     idempotency_key: str | None,
 ) -> ImportSummary | StoredAnswer:
-    idem = None
-    if idempotency_key is not None and not dry_run:
-        # The body is not buffered, so the key is bound to the record type only.
-        idem = IdempotencyRequest(idempotency_key, f"ndjson:{record_type}")
-        stored = await hub.ingest.replay(principal, idem)
+    digest = _body_digest(record_type)
+    use_key = idempotency_key is not None and not dry_run
+    if use_key and await hub.ingest.key_in_use(principal, idempotency_key or ""):
+        async for chunk in request.stream():
+            digest.update(chunk)
+        digest.update(b"\x00")
+        stored = await hub.ingest.replay(
+            principal, IdempotencyRequest(idempotency_key or "", digest.hexdigest())
+        )
         if stored is not None:
             return stored
     batch_id = uuid.uuid4().hex
@@ -87,7 +103,9 @@ async def ingest_ndjson(
         indexes.clear()
 
     index = -1
-    async for line in _lines(request):
+    async for line in _lines(request, digest):
+        if index == -1 and line is not None and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM) :]
         if line is not None and not line.strip():
             continue
         index += 1
@@ -114,6 +132,8 @@ async def ingest_ndjson(
             await flush()
     await flush()
     total.rejections.sort(key=lambda r: r.index)
-    if idem is not None:
+    if use_key:
+        digest.update(b"\x00")
+        idem = IdempotencyRequest(idempotency_key or "", digest.hexdigest())
         await hub.ingest.remember(principal, idem, total)
     return total

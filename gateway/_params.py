@@ -6,12 +6,14 @@ legitimate code or search text contains one.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
+from pydantic import BeforeValidator
 
 SAFE_TEXT = r"^[^\x00-\x1F\x7F]+$"
-SOURCE_ID = r"^[^\x00-\x20\x7F]+$"
+SOURCE_ID = r"^[^\s\x00-\x1F\x7F]+$"  # as schemas.SourceId: no whitespace at all
 CODE = r"^[A-Za-z0-9._-]+$"
 
 SourceIdPath = Annotated[
@@ -58,3 +60,19 @@ IfNoneMatchHeader = Annotated[
     str | None,
     Header(alias="If-None-Match", max_length=500, pattern=r"^[\x20-\x7E]+$"),
 ]
+
+
+def _iso_not_number(value: Any) -> Any:
+    """Pydantic reads a number as a Unix time ("0" is 1970-01-01); the API documents ISO 8601
+    dates (RFC 3339 ``date`` / ``date-time``), so a bare number is refused with 400."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO 8601 date or date-time, not a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_not_number)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_not_number)]

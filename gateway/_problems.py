@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import schemas
 from gateway._json import ProblemJSON
-from hub import HubError
+from hub import HubError, Unavailable, audit_in_own_transaction
 
 log = structlog.get_logger("rightshub.errors")
 
@@ -69,6 +71,10 @@ def problem(
 async def _hub_error(request: Request, exc: Exception) -> ProblemJSON:
     assert isinstance(exc, HubError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 429 and "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    if exc.status in (401, 403):
+        await _audit_denied_write(request, exc)
     return problem(
         request,
         status=exc.status,
@@ -80,6 +86,44 @@ async def _hub_error(request: Request, exc: Exception) -> ProblemJSON:
         headers=headers,
         **exc.extra,
     )
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _attempted_action(request: Request) -> str:
+    path, method = request.url.path, request.method
+    if path.startswith("/v1/admin"):
+        return f"admin.{method.lower()}"
+    if path.endswith(":batch"):
+        return "records.batch"
+    return {"PUT": "records.put", "DELETE": "records.delete"}.get(method, f"http.{method.lower()}")
+
+
+async def _audit_denied_write(request: Request, exc: HubError) -> None:
+    """Every refused write under /v1 (401, 403) leaves an audit entry, outcome "denied", in a
+    transaction of its own (the write it refused never started one)."""
+    if request.method not in _WRITE_METHODS or not request.url.path.startswith("/v1/"):
+        return
+    hub = getattr(request.app.state, "hub", None)
+    if hub is None:
+        return
+    principal = request.scope.get("state", {}).get("principal")
+    try:
+        await audit_in_own_transaction(
+            hub.db,
+            actor=principal.client_id if principal is not None else "anonymous",
+            actor_kind=principal.kind if principal is not None else "anonymous",
+            agency=principal.agency if principal is not None else None,
+            action=_attempted_action(request),
+            target=request.url.path[:300],
+            request_id=request.scope.get("state", {}).get("request_id"),
+            outcome="denied",
+            details={"status": exc.status, "reason": exc.type_slug,
+                     "method": request.method, "detail": exc.detail_en[:300]},
+        )
+    except Exception as error:  # the refusal is answered even if it cannot be audited
+        log.warning("audit_denied_failed", error_type=type(error).__name__)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -110,11 +154,28 @@ async def _request_validation(request: Request, exc: Exception) -> ProblemJSON:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route matching the path (RFC 9110 §15.5.6). Starlette's 405 names
+    only the first matching route's methods, and GET, PUT and DELETE of a record are three."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> ProblemJSON:
     assert isinstance(exc, StarletteHTTPException)
     slug, title_vi, title_en = _HTTP_TEXTS.get(
         exc.status_code, ("http-error", "Lỗi yêu cầu", "Request error")
     )
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem(
         request,
         status=exc.status_code,
@@ -123,7 +184,7 @@ async def _http_error(request: Request, exc: Exception) -> ProblemJSON:
         title_en=title_en,
         detail_vi=title_vi + ".",
         detail_en=str(exc.detail) if isinstance(exc.detail, str) else title_en,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 
@@ -141,8 +202,118 @@ async def _unexpected(request: Request, exc: Exception) -> ProblemJSON:
     )
 
 
+class InsufficientStorage(Unavailable):
+    status = 507
+    type_slug = "insufficient-storage"
+    title_vi = "Hết dung lượng lưu trữ"
+    title_en = "Insufficient storage"
+
+
+RETRY_AFTER_SECONDS = "5"
+# SQLSTATEs (PostgreSQL) that mean "the database cannot serve this now", not "this request is
+# wrong": connection exceptions (class 08), shutdown / starting up (57P01-57P03), crash
+# recovery, too many connections, and the storage ones handled apart below.
+_PG_UNAVAILABLE_PREFIXES = ("08", "57P", "53")
+_PG_READ_ONLY = "25006"
+_PG_DISK_FULL = "53100"
+_SQLITE_UNAVAILABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, the DBAPI error SQLAlchemy wraps and the driver errors behind them."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 10:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+    return seen
+
+
+def database_unavailable(exc: BaseException) -> Unavailable | None:
+    """The ONE mapping of database connectivity and storage failures (PostgreSQL down or
+    restarting, a dropped connection, a read-only or full database, SQLite unable to open
+    its file) to a 503 / 507 problem; ``None`` for anything else, which stays a 500."""
+    read_only = full = unavailable = False
+    for cause in _causes(exc):
+        code = str(getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None) or "")
+        sqlite_name = str(getattr(cause, "sqlite_errorname", "") or "")
+        text = str(cause).lower()
+        if code == _PG_READ_ONLY or sqlite_name.startswith("SQLITE_READONLY") or (
+            "readonly database" in text or "read-only transaction" in text
+        ):
+            read_only = True
+        elif code == _PG_DISK_FULL or sqlite_name == "SQLITE_FULL" or (
+            "database or disk is full" in text or "no space left on device" in text
+        ):
+            full = True
+        elif (
+            code.startswith(_PG_UNAVAILABLE_PREFIXES)
+            or sqlite_name.startswith(_SQLITE_UNAVAILABLE)
+            or isinstance(cause, OSError | sqlalchemy.exc.TimeoutError)
+            or getattr(cause, "connection_invalidated", False)
+            or type(cause).__name__ in {"InterfaceError", "ConnectionDoesNotExistError",
+                                        "InternalClientError", "ConnectionFailureError"}
+        ):
+            unavailable = True
+    if read_only:
+        return Unavailable(
+            "Cơ sở dữ liệu đang ở chế độ chỉ đọc; chưa thể ghi dữ liệu, hãy thử lại sau.",
+            "The database is read-only; writes are not possible now, retry later.",
+            reason="read-only",
+        )
+    if full:
+        return InsufficientStorage(
+            "Cơ sở dữ liệu đã hết dung lượng lưu trữ; lô dữ liệu không được ghi, "
+            "hãy thử lại sau.",
+            "The database storage is full; the batch was not written, retry later.",
+            reason="storage-full",
+        )
+    if unavailable:
+        return Unavailable(
+            "Không kết nối được cơ sở dữ liệu; hãy thử lại sau ít giây.",
+            "The database is unreachable; retry in a few seconds.",
+            reason="database-unavailable",
+        )
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> ProblemJSON:
+    mapped = database_unavailable(exc)
+    if mapped is None:
+        return await _unexpected(request, exc)
+    log.warning("database_unavailable", error_type=type(exc).__name__,
+                reason=mapped.extra.get("reason"), error=str(exc).splitlines()[0][:300])
+    return problem(
+        request,
+        status=mapped.status,
+        slug=mapped.type_slug,
+        title_vi=mapped.title_vi,
+        title_en=mapped.title_en,
+        detail_vi=mapped.detail_vi,
+        detail_en=mapped.detail_en,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        **mapped.extra,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HubError, _hub_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database failures raise driver or SQLAlchemy errors (not HubError) from anywhere below
+    # a route: mapped here, in one place, to 503 / 507 with Retry-After.
+    for database_error in _database_error_types():
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _database_error_types() -> list[type[Exception]]:
+    types: list[type[Exception]] = [sqlalchemy.exc.SQLAlchemyError, OSError]
+    try:
+        import asyncpg
+    except ImportError:  # SQLite-only installs
+        return types
+    return [*types, asyncpg.PostgresError, asyncpg.InterfaceError]

@@ -22,6 +22,8 @@ class RecordPage(_Out):
 
 
 class ChangedRecord(_Out):
+    """The record as of this change (content omitted for a withdrawal)."""
+
     id: str
     type: str
     owner_agency: str
@@ -37,7 +39,9 @@ class ChangedRecord(_Out):
 
 class Change(_Out):
     seq: int
-    op: Literal["upsert", "delete"]
+    op: Literal["upsert", "delete", "withdraw"] = Field(
+        description="withdraw: the record became private; drop your copy."
+    )
     record: ChangedRecord
 
 

@@ -8,13 +8,22 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 import schemas
+from auth._ratelimit import RateLimiter
 from gateway._logging import configure_logging
-from gateway._middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gateway._middleware import (
+    BodySizeLimitMiddleware,
+    IpRateLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from gateway._problems import install_problem_handlers
-from gateway.routers import changes, health, reference
+from gateway._wire import Problem
+from gateway.routers import admin, changes, health, oauth, reference
 from gateway.routers.records import record_router
+from gateway.routers.sso import session_middleware, sso_configured, sso_router
 from hub import Hub, Settings
 
 API_DESCRIPTION = """
@@ -39,12 +48,31 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
             if hub is None:
                 await app.state.hub.close()
 
+    rate_limiter = RateLimiter.from_settings(settings)
+    # CORS is closed unless origins are configured: then exactly those, nothing else.
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
+                           "Idempotency-Key", "X-Request-ID", "Accept-Language"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Location"],
+        )
+    ] if settings.cors_origins else []
     middleware = [
         # Outermost: every response, errors included, carries the request id and is logged.
         Middleware(RequestContextMiddleware),
+        # Every response, 429 and 413 included, carries the security headers.
+        Middleware(SecurityHeadersMiddleware),
+        *cors,
+        # Per-IP limit before routing (per-client limits follow authentication, gateway.deps).
+        Middleware(IpRateLimitMiddleware, limiter=rate_limiter),
         # Before any route reads a body.
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
+    if sso_configured(settings):  # OIDC state and nonce between redirect and callback
+        middleware.append(session_middleware(settings))
     app = FastAPI(
         title="RightsHub API",
         version="1.0.0",
@@ -54,14 +82,19 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         docs_url="/docs",
         redoc_url=None,
     )
+    app.state.rate_limiter = rate_limiter
     install_problem_handlers(app)
     v1 = APIRouter(prefix="/v1")
     for record_type in schemas.RECORD_TYPES.values():
         v1.include_router(record_router(record_type))
     v1.include_router(changes.router)
     v1.include_router(reference.router)
+    v1.include_router(admin.router)
     app.include_router(v1)
+    if sso_configured(settings):
+        app.include_router(sso_router(settings))
     app.include_router(health.router)
+    app.include_router(oauth.router)
     _add_standard_schemas(app)
     return app
 
@@ -83,6 +116,9 @@ def _add_standard_schemas(app: FastAPI) -> None:
             for name, definition in schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components[record_type.model.__name__] = schema
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         app.openapi_schema = spec
         return spec
 

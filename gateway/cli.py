@@ -15,7 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import schemas
-from hub import Hub, HubError, ImportSummary, Principal, Settings
+from gateway._cli_admins import ensure_demo_admin
+from gateway._cli_admins import register as register_admin_commands
+from gateway._cli_auth import ensure_demo_client
+from gateway._cli_auth import register as register_auth_commands
+from hub import AuditReport, Hub, HubError, ImportSummary, Principal, Settings, verify_audit
 from hub._files import detect_format, read_rows
 from hub._imports import import_rows
 from hub._migrate import upgrade
@@ -25,6 +29,10 @@ app = typer.Typer(help="RightsHub: the human-rights communication data-exchange 
                   no_args_is_help=True)
 db_app = typer.Typer(help="The central database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+register_auth_commands(app)  # clients, api-keys, signing-keys
+register_admin_commands(app)  # admins
 console = Console(soft_wrap=True)
 
 DEMO_AGENCY = "G16"
@@ -98,16 +106,21 @@ def serve(
     workers = workers or settings.workers
     embedded = settings.environment == "embedded"
     token = None
+    base = f"http://{host}:{port}"
+    if not settings.public_url:  # token issuer and metadata URLs name where we listen
+        os.environ["RIGHTSHUB_PUBLIC_URL"] = base
+    oauth_demo: list[str] = []
     if demo if demo is not None else embedded and settings.is_sqlite:
         upgrade(settings)
         asyncio.run(_seed(settings, demo=True))
+        oauth_demo = ensure_demo_client(settings, base)
+        oauth_demo += ensure_demo_admin(settings, base)
     if embedded and not settings.dev_principals:
         token = _demo_token(settings)
         os.environ["RIGHTSHUB_DEV_PRINCIPALS"] = json.dumps([{
             "token": token, "agency": DEMO_AGENCY, "client_id": DEMO_CLIENT,
             "scopes": ["records:read", "records:write", "changes:read"],
         }])
-    base = f"http://{host}:{port}"
     console.print(f"\n[bold]RightsHub[/bold] on {base}")
     console.print(f"  API docs (OpenAPI): {base}/docs")
     console.print(f"  health: {base}/healthz   ready: {base}/readyz   metrics: {base}/metrics")
@@ -115,6 +128,8 @@ def serve(
     if token:
         console.print(f"  Demo caller: agency {DEMO_AGENCY}, client {DEMO_CLIENT}")
         console.print(f"  curl -H 'Authorization: Bearer {token}' {base}/v1/products?limit=5\n")
+    for line in oauth_demo:
+        console.print(line, markup=False, highlight=False)
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False, proxy_headers=False,
@@ -193,6 +208,26 @@ def import_file(
         raise typer.Exit(1) from None
     _print_summary(summary)
     raise typer.Exit(1 if summary.rejected else 0)
+
+
+async def _verify_audit(settings: Settings) -> AuditReport:
+    hub = Hub(settings)
+    try:
+        async with hub.db.session() as session:
+            return await verify_audit(session)
+    finally:
+        await hub.close()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the whole audit chain; exit 1 naming the first changed, removed or missing entry."""
+    report = asyncio.run(_verify_audit(_settings()))
+    if report.ok:
+        console.print(f"[green]OK[/green] {report.summary()}")
+        raise typer.Exit(0)
+    console.print(f"[red]FAILED[/red] {report.summary()}")
+    raise typer.Exit(1)
 
 
 @app.command("export-contracts")

@@ -1,8 +1,9 @@
 """FastAPI dependencies: the hub, a database session and the caller.
 
 Every ``/v1`` route takes its principal from :func:`principal_with`; nothing else in the code
-decides who is calling. Until OAuth2 and API keys land (security issue), callers are the
-development principals of the settings, matched by bearer token in constant time.
+decides who is calling (:func:`authenticate`): an OAuth2 access token (JWT, RFC 9068), an API
+key (``rhk_...`` as bearer token or ``X-API-Key``), or outside production a development
+principal of the settings, matched by bearer token in constant time.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import Forbidden, Hub, Principal, Unauthenticated
+import auth
+from auth._policy import require_scope
+from hub import Hub, Principal, Unauthenticated
 
 
 def get_hub(request: Request) -> Hub:
@@ -41,23 +44,42 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def authenticate(request: Request, hub: Hub) -> Principal:
+async def authenticate(request: Request, hub: Hub) -> Principal:
+    """The ONE place that decides who calls; 401 (``WWW-Authenticate: Bearer``) otherwise."""
     token = _bearer(request)
-    if token is None:
+    api_key = request.headers.get("x-api-key", "").strip() or None
+    if token is None and api_key is None:
         raise Unauthenticated(
             "Thiếu thông tin xác thực: gửi header Authorization: Bearer <token>.",
             "Missing credentials: send an Authorization: Bearer <token> header.",
         )
+    if token is not None and api_key is not None:
+        raise Unauthenticated(
+            "Chỉ gửi một loại thông tin xác thực.", "Send one credential, not two."
+        )
     found: Principal | None = None
-    for dev in hub.settings.dev_principals:
-        # Compare every configured token so timing does not reveal which one matched.
-        if hmac.compare_digest(dev.token.encode(), token.encode()):
-            found = Principal(dev.client_id, dev.agency, frozenset(dev.scopes))
+    credential = token or api_key or ""
+    if api_key is not None or auth.looks_like_api_key(credential):
+        found = await auth.verify_api_key(hub, credential)
+    elif auth.looks_like_jwt(credential):
+        found = await auth.verify_access_token(hub, credential)
+    elif hub.settings.environment != "production":
+        found = _dev_principal(hub, credential)
     if found is None:
         raise Unauthenticated(
             "Token không hợp lệ hoặc đã hết hạn.", "The token is invalid or expired."
         )
     request.scope.setdefault("state", {})["client_id"] = found.client_id
+    request.scope["state"]["principal"] = found
+    return found
+
+
+def _dev_principal(hub: Hub, token: str) -> Principal | None:
+    found: Principal | None = None
+    for dev in hub.settings.dev_principals:
+        # Compare every configured token so timing does not reveal which one matched.
+        if hmac.compare_digest(dev.token.encode(), token.encode()):
+            found = Principal(dev.client_id, dev.agency, frozenset(dev.scopes), kind="dev")
     return found
 
 
@@ -65,13 +87,13 @@ def principal_with(scope: str) -> Callable[[Request, Hub], Awaitable[Principal]]
     """A dependency that authenticates the caller and requires ``scope``."""
 
     async def dependency(request: Request, hub: HubDep) -> Principal:
-        principal = authenticate(request, hub)
-        if not principal.has_scope(scope):
-            raise Forbidden(
-                f"Thiếu quyền (scope) {scope} cho thao tác này.",
-                f"The {scope} scope is required for this operation.",
-                required_scope=scope,
-            )
+        principal = await authenticate(request, hub)
+        # Known from here on: a denied write is audited under this principal (_problems.py).
+        request.scope.setdefault("state", {})["principal"] = principal
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            await limiter.enforce_client(principal.client_id)  # 429 with Retry-After
+        require_scope(principal, scope)  # the one policy (auth._policy)
         return principal
 
     return dependency
@@ -80,3 +102,6 @@ def principal_with(scope: str) -> Callable[[Request, Hub], Awaitable[Principal]]
 Reader = Annotated[Principal, Depends(principal_with("records:read"))]
 Writer = Annotated[Principal, Depends(principal_with("records:write"))]
 ChangeReader = Annotated[Principal, Depends(principal_with("changes:read"))]
+# Every /v1/admin route; tenancy and admin:hub are checked by auth._policy in the handlers.
+Admin = Annotated[Principal, Depends(principal_with("admin"))]
+HubAdmin = Annotated[Principal, Depends(principal_with("admin:hub"))]

@@ -14,6 +14,10 @@ from hub import list_changes
 
 router = APIRouter(tags=["Change feed"], responses=PROBLEMS)
 
+# seq is a 64-bit integer column: a larger cursor (20 digits pass the pattern) is past every
+# change, and must not reach the database, where it overflows.
+MAX_SEQ = 2**63 - 1
+
 RecordTypeParam = Annotated[
     str | None, Query(alias="type", max_length=40, pattern=r"^[a-z-]+$")
 ]
@@ -34,7 +38,8 @@ async def changes(
     with the data it applied can resume at any time and never misses a change."""
     graph = await hub.catalog.agencies()
     page = await list_changes(
-        session, principal, graph, after=int(after), limit=limit, record_type=record_type
+        session, principal, graph, after=min(int(after), MAX_SEQ), limit=limit,
+        record_type=record_type,
     )
     return JSON(
         {"changes": page.changes, "next_cursor": str(page.next_cursor), "has_more": page.has_more}

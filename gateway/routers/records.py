@@ -4,7 +4,7 @@ pipeline. Handlers parse and answer; the pipeline and the query service decide."
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -18,11 +18,13 @@ from gateway._params import (
     IdempotencyKeyHeader,
     IfMatchHeader,
     IfNoneMatchHeader,
+    IsoDate,
+    IsoDateTime,
     SearchText,
     SourceIdPath,
     VocabCode,
 )
-from gateway._wire import Problem, RecordPage
+from gateway._wire import RecordPage
 from gateway.deps import HubDep, Reader, SessionDep, Writer
 from hub import (
     IdempotencyRequest,
@@ -32,6 +34,7 @@ from hub import (
     PayloadTooLarge,
     RecordFilter,
     StoredAnswer,
+    UnsupportedMediaType,
     ValidationFailed,
     decode_json,
     envelope,
@@ -41,8 +44,15 @@ from hub import (
     request_hash,
 )
 
+PROBLEM_JSON = "application/problem+json"
+# Problems are served as application/problem+json (RFC 9457), so the schema is declared under
+# that media type; a "model" would be put under application/json. gateway.app adds Problem to
+# the components.
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": text}
+    status: {
+        "description": text,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for status, text in (
         (400, "Invalid input"),
         (401, "Unauthenticated"),
@@ -92,7 +102,14 @@ def _summary_response(result: ImportSummary | StoredAnswer) -> JSON:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00+05:00: out of datetime's range in UTC, so before (or after)
+        # every stored time; the driver would fail on it.
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def _reject_if_failed(summary: ImportSummary | StoredAnswer) -> ImportSummary:
@@ -127,9 +144,17 @@ def batch_request_schema(record_type: schemas.RecordType) -> dict[str, Any]:
     }
 
 
+def put_body_schema(record_type: schemas.RecordType) -> dict[str, Any]:
+    """The record type's schema with ``source_id`` optional: PUT takes it from the path (a
+    ``source_id`` in the body must be the same)."""
+    schema = record_type.model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # the same definitions are components (gateway.app)
+    schema["required"] = [f for f in schema.get("required", []) if f != "source_id"]
+    return schema
+
+
 def record_router(record_type: schemas.RecordType) -> APIRouter:
     name = record_type.name
-    model = record_type.model.__name__
     router = APIRouter(prefix=f"/{name}", tags=[record_type.label_en], responses=PROBLEMS)
 
     @router.post(
@@ -155,7 +180,10 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
             )
             return _summary_response(result)
         if media not in JSON_TYPES:
-            raise InvalidUnsupported()
+            raise UnsupportedMediaType(
+                "Kiểu nội dung không được hỗ trợ: dùng application/json hoặc application/x-ndjson.",
+                "Unsupported content type: use application/json or application/x-ndjson.",
+            )
         body = await request.body()
         records = _batch_records(body, hub.settings.max_batch_records)
         idem = None
@@ -178,9 +206,9 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         language: VocabCode = None,
         target_group: VocabCode = None,
         channel: VocabCode = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        updated_since: datetime | None = None,
+        date_from: IsoDate | None = None,
+        date_to: IsoDate | None = None,
+        updated_since: IsoDateTime | None = None,
         q: SearchText = None,
         include_deleted: bool = False,
         limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
@@ -216,6 +244,7 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         agency: AgencyCode = None,
         if_none_match: IfNoneMatchHeader = None,
     ) -> Response:
+        source_id = schemas.nfc(source_id)  # stored in NFC, whatever form the URL used
         graph = await hub.catalog.agencies()
         record = await get_record(
             session, principal, graph, name, owner=agency or principal.agency,
@@ -223,7 +252,8 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         )
         if record is None:
             raise NotFound(
-                f"Không tìm thấy bản ghi {name}/{source_id}.", f"Record {name}/{source_id} not found."
+                f"Không tìm thấy bản ghi {name}/{source_id}.",
+                f"Record {name}/{source_id} not found.",
             )
         etag = etag_for(record.version, record.content_hash)
         if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
@@ -239,9 +269,7 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}
-                },
+                "content": {"application/json": {"schema": put_body_schema(record_type)}},
             }
         },
     )
@@ -255,14 +283,19 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
     ) -> Response:
         """``If-Match`` with the ETag of the last read prevents lost updates (RFC 9110 §13.1.1);
         ``If-Match: *`` updates only an existing record."""
+        source_id = schemas.nfc(source_id)  # the pipeline stores it in NFC
         if _media_type(request) not in JSON_TYPES:
-            raise InvalidUnsupported()
+            raise UnsupportedMediaType(
+                "Kiểu nội dung không được hỗ trợ: dùng application/json hoặc application/x-ndjson.",
+                "Unsupported content type: use application/json or application/x-ndjson.",
+            )
         body = decode_json(await request.body())
         if not isinstance(body, dict):
             raise InvalidInput(
                 "Nội dung phải là một đối tượng JSON.", "The body must be a JSON object."
             )
-        if body.get("source_id", source_id) != source_id:
+        body_id = body.get("source_id", source_id)
+        if (schemas.nfc(body_id) if isinstance(body_id, str) else body_id) != source_id:
             raise InvalidInput(
                 "source_id trong nội dung khác với source_id trên đường dẫn.",
                 "The source_id in the body differs from the one in the path.",
@@ -274,13 +307,19 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         summary = _reject_if_failed(
             await hub.ingest.ingest(
                 principal, name, [{**body, "source_id": source_id}], if_match=if_match,
-                batch_id=uuid.uuid4().hex,
+                batch_id=uuid.uuid4().hex, action="records.put",
             )
         )
         graph = await hub.catalog.agencies()
-        record = await get_record(
-            session, principal, graph, name, owner=principal.agency, source_id=source_id
-        )
+        record = None
+        # Own record first, then one inherited from an agency it succeeded (auth._policy).
+        for owner in [principal.agency, *sorted(graph.rolled_up(principal.agency)
+                                                 - {principal.agency})]:
+            record = await get_record(
+                session, principal, graph, name, owner=owner, source_id=source_id
+            )
+            if record is not None:
+                break
         assert record is not None
         return JSON(
             envelope(record),
@@ -304,19 +343,9 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         _reject_if_failed(
             await hub.ingest.ingest(
                 principal, name, [{"source_id": source_id, "_op": "delete"}], if_match=if_match,
-                batch_id=uuid.uuid4().hex,
+                batch_id=uuid.uuid4().hex, action="records.delete",
             )
         )
         return Response(status_code=204)
 
     return router
-
-
-def InvalidUnsupported() -> InvalidInput:
-    error = InvalidInput(
-        "Kiểu nội dung không được hỗ trợ: dùng application/json hoặc application/x-ndjson.",
-        "Unsupported content type: use application/json or application/x-ndjson.",
-    )
-    error.status = 415
-    error.type_slug = "unsupported-media-type"
-    return error

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway._json import JSON
+from gateway._params import IsoDate
 from gateway._wire import AgencyList, AgencyOut, VocabularyOut
 from gateway.deps import HubDep, Reader, SessionDep
 from gateway.routers.records import PROBLEMS
@@ -42,7 +43,7 @@ def _agency(graph: AgencyGraph, agency: Agency, day: date) -> dict[str, object]:
 async def agencies(
     _: Reader,
     hub: HubDep,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     include_former: Annotated[
         bool, Query(description="Also list agencies that had ceased by that date")
     ] = False,
