@@ -3,10 +3,12 @@ the one answer that creates them."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 Scope = Literal["records:read", "records:write", "changes:read", "admin"]
 Role = Literal["hub_admin", "agency_admin"]
@@ -17,8 +19,33 @@ def _default_scopes() -> list[Scope]:
     return ["records:read", "records:write", "changes:read"]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SECRET_FIELDS = frozenset({"password", "new_password"})
+
+
+def _clean(value: Any, *, secret: bool = False) -> Any:
+    """Refuse control characters (PostgreSQL cannot store NUL; no name contains one) and
+    normalise text to NFC, recursively; passwords are checked but kept byte for byte."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValueError(
+                "control characters are not allowed / không được chứa ký tự điều khiển"
+            )
+        return value if secret else unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v, secret=k in _SECRET_FIELDS) for k, v in value.items()}
+    return value
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        return _clean(data)
 
 
 class SessionRequest(_Body):

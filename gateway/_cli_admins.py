@@ -15,7 +15,7 @@ from rich.table import Table
 
 from auth._admins import create_admin, get_admin, list_admins
 from auth._policy import ROLES
-from hub import Hub, HubError, Settings
+from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)
 admins_app = typer.Typer(help="Admin accounts of the console and the admin API.",
@@ -63,6 +63,11 @@ def admins_create(
             info = await create_admin(hub, username=username, role=role, agency=agency,
                                       password=password, display_name=display_name,
                                       sso_subject=sso_subject)
+            await audit_in_own_transaction(
+                hub.db, actor="cli", actor_kind="system", agency=info.agency,
+                action="cli.admins.create", target=f"admin/{info.username}",
+                request_id=None, outcome="ok", details={"role": info.role},
+            )
         finally:
             await hub.close()
         console.print(f"Created {info.role} {info.username}"

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import auth
-from hub import Hub, HubError, Settings
+from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)
 clients_app = typer.Typer(help="OAuth2 clients of agencies.", no_args_is_help=True)
@@ -34,11 +34,25 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(settings_factory: Callable[[], Settings],
-         work: Callable[[Hub], Awaitable[T]]) -> T:
+         work: Callable[[Hub], Awaitable[T]],
+         *,
+         action: str | None = None,
+         describe: Callable[[T], tuple[str | None, str | None]] | None = None) -> T:
+    """Run ``work`` on a hub; with ``action``, audit it (as the operator at the console of the
+    server, actor "cli") once it succeeded. ``describe`` gives the (agency, target) of the
+    result."""
+
     async def go() -> T:
         hub = Hub(settings_factory())
         try:
-            return await work(hub)
+            result = await work(hub)
+            if action is not None:
+                agency, target = describe(result) if describe else (None, None)
+                await audit_in_own_transaction(
+                    hub.db, actor="cli", actor_kind="system", agency=agency, action=action,
+                    target=target, request_id=None, outcome="ok", details={},
+                )
+            return result
         finally:
             await hub.close()
 
@@ -80,7 +94,8 @@ def clients_create(
     created = _run(_settings, lambda hub: auth.create_client(
         hub, agency=agency, name=name, scopes=_scopes(scopes), auth_method=auth_method,
         jwks=jwks_data, client_id=client_id, created_by="cli",
-    ))
+    ), action="cli.clients.create",
+        describe=lambda c: (c.client.agency, f"client/{c.client.client_id}"))
     if as_json:
         typer.echo(json.dumps({"client_id": created.client.client_id,
                                "client_secret": created.client_secret,
@@ -123,7 +138,7 @@ def api_keys_create(
     created = _run(_settings, lambda hub: auth.create_api_key(
         hub, client_id=client, name=name, scopes=_scopes(scopes), expires_at=expires,
         created_by="cli",
-    ))
+    ), action="cli.api_keys.create", describe=lambda k: (None, f"api_key/{k.info.key_id}"))
     if as_json:
         typer.echo(json.dumps({"key_id": created.info.key_id, "api_key": created.api_key,
                                "scopes": created.info.scopes}))
@@ -151,7 +166,8 @@ def api_keys_list(client: Annotated[str | None, typer.Option()] = None,
 @api_keys_app.command("revoke")
 def api_keys_revoke(key: Annotated[str, typer.Argument(help="key id or rhk_<key id>")]) -> None:
     """Revoke an API key; effective on the next request."""
-    info = _run(_settings, lambda hub: auth.revoke_api_key(hub, key))
+    info = _run(_settings, lambda hub: auth.revoke_api_key(hub, key),
+                action="cli.api_keys.revoke", describe=lambda k: (None, f"api_key/{k.key_id}"))
     console.print(f"revoked {info.prefix}")
 
 
@@ -163,7 +179,8 @@ def signing_keys_rotate() -> None:
     async def work(hub: Hub) -> str:
         return await auth.rotate_signing_keys(hub.db, hub.settings, auth.authority(hub).box)
 
-    kid = _run(_settings, work)
+    kid = _run(_settings, work, action="cli.signing_keys.rotate",
+               describe=lambda kid: (None, f"signing_key/{kid}"))
     console.print(f"New signing key {kid}; the previous key is retired.")
 
 

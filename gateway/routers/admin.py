@@ -40,6 +40,7 @@ from auth._clients import (
 from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
 from gateway import _admin_wire as w
 from gateway._json import JSON
+from gateway._params import SAFE_TEXT
 from gateway.deps import Admin, HubAdmin, HubDep
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
@@ -246,7 +247,7 @@ def _aware(value: datetime | None) -> datetime | None:
 async def api_keys(
     principal: Admin,
     hub: HubDep,
-    client_id: Annotated[str | None, Query(max_length=100)] = None,
+    client_id: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = None,
     prefix: Annotated[str | None, Query(max_length=60, pattern=r"^[A-Za-z0-9_]+$")] = None,
     agency: AgencyQuery = None,
 ) -> JSON:
@@ -361,12 +362,12 @@ async def audit(
     principal: Admin,
     hub: HubDep,
     agency: AgencyQuery = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=60)] = None,
+    actor: Annotated[str | None, Query(max_length=200, pattern=SAFE_TEXT)] = None,
+    action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9._-]+$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> JSON:
     agency = policy.tenant_filter(principal, agency)
     items, next_cursor = await query_audit(
