@@ -33,7 +33,10 @@ def _fold_word(word: str) -> str:
 # Vietnamese is written in a few thousand distinct syllables: folding each distinct word once
 # and looking it up afterwards is several times faster than folding every character again.
 _FOLDED: dict[str, str] = {}
-_FOLDED_MAX = 200_000
+_FOLDED_MAX = 50_000
+# Identifiers (ISBNs, document numbers, dates) rarely repeat: caching them would only grow the
+# cache by one entry a record (bench/memory), so words with digits are folded every time.
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def fold(s: str) -> str:
@@ -43,7 +46,7 @@ def fold(s: str) -> str:
         folded = _FOLDED.get(word)
         if folded is None:
             folded = _fold_word(word)
-            if len(_FOLDED) < _FOLDED_MAX:
+            if len(_FOLDED) < _FOLDED_MAX and not _HAS_DIGIT.search(word):
                 _FOLDED[word] = folded
         if folded:
             out.append(folded)
