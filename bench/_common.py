@@ -130,6 +130,9 @@ def hub_env(database_url: str, **extra: str) -> dict[str, str]:
         "RIGHTSHUB_ENVIRONMENT": "development",
         "RIGHTSHUB_DATABASE_URL": database_url,
         "RIGHTSHUB_LOG_LEVEL": "warning",
+        # A load generator is one client on one IP: the rate limits would answer it 429.
+        "RIGHTSHUB_RATE_LIMIT_CLIENT": "",
+        "RIGHTSHUB_RATE_LIMIT_IP": "",
         "RIGHTSHUB_DEV_PRINCIPALS": json.dumps([{
             "token": BENCH_TOKEN, "agency": BENCH_AGENCY, "client_id": BENCH_CLIENT,
             "scopes": ["records:read", "records:write", "changes:read"],
