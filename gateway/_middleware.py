@@ -11,13 +11,14 @@ import re
 import time
 import uuid
 
-import orjson
 import structlog
 from prometheus_client import Counter, Histogram
-from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth._ratelimit import RateLimiter
+from gateway._problems import problem_for
+from hub import PayloadTooLarge, RateLimited
 
 log = structlog.get_logger("rightshub.access")
 
@@ -88,25 +89,10 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-def _too_large(limit: int, scope: Scope) -> bytes:
-    detail_vi = f"Nội dung yêu cầu vượt quá giới hạn {limit} byte; hãy chia nhỏ hoặc gửi NDJSON."
-    detail_en = f"The request body exceeds the {limit}-byte limit; split it or stream NDJSON."
-    # Same language rule as gateway._problems.prefers_english (first Accept-Language tag).
-    language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
-    english = language.split(",")[0].strip().lower().startswith("en")
-    return orjson.dumps(
-        {
-            "type": "urn:rightshub:problem:payload-too-large",
-            "title": "Payload too large" if english else "Dữ liệu quá lớn",
-            "status": 413,
-            "detail": detail_en if english else detail_vi,
-            "instance": scope.get("path"),
-            "title_vi": "Dữ liệu quá lớn",
-            "title_en": "Payload too large",
-            "detail_vi": detail_vi,
-            "detail_en": detail_en,
-            "request_id": scope.get("state", {}).get("request_id"),
-        }
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Nội dung yêu cầu vượt quá giới hạn {limit} byte; hãy chia nhỏ hoặc gửi NDJSON.",
+        f"The request body exceeds the {limit}-byte limit; split it or stream NDJSON.",
     )
 
 
@@ -127,7 +113,8 @@ class BodySizeLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(scope, send)
+            refusal = problem_for(Request(scope), _too_large(self.max_bytes))
+            await refusal(scope, receive, send)
             return
         received = 0
         limit = self.max_bytes
@@ -139,21 +126,10 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, f"The request body exceeds the {limit}-byte limit")
+                    raise _too_large(limit)
             return message
 
         await self.app(scope, limited_receive, send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/problem+json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": _too_large(self.max_bytes, scope)})
-
 
 def _is_ndjson(scope: Scope) -> bool:
     content_type = dict(scope["headers"]).get(b"content-type", b"")
@@ -165,29 +141,6 @@ def _is_ndjson(scope: Scope) -> bool:
 # Health probes and metrics scrapes come from the load balancer and monitoring at a steady
 # rate: they are not throttled per IP.
 _NOT_RATE_LIMITED = ("/healthz", "/readyz", "/metrics")
-
-
-def _problem_bytes(
-    scope: Scope, *, status: int, slug: str, title_vi: str, title_en: str, detail_vi: str,
-    detail_en: str, **extra: object,
-) -> bytes:
-    language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
-    english = language.split(",")[0].strip().lower().startswith("en")
-    return orjson.dumps(
-        {
-            "type": f"urn:rightshub:problem:{slug}",
-            "title": title_en if english else title_vi,
-            "status": status,
-            "detail": detail_en if english else detail_vi,
-            "instance": scope.get("path"),
-            "title_vi": title_vi,
-            "title_en": title_en,
-            "detail_vi": detail_vi,
-            "detail_en": detail_en,
-            "request_id": scope.get("state", {}).get("request_id"),
-            **extra,
-        }
-    )
 
 
 class IpRateLimitMiddleware:
@@ -216,25 +169,18 @@ class IpRateLimitMiddleware:
         if verdict.allowed:
             await self.app(scope, receive, send)
             return
-        body = _problem_bytes(
-            scope, status=429, slug="rate-limited", title_vi="Quá nhiều yêu cầu",
-            title_en="Too many requests",
-            detail_vi=f"Địa chỉ IP này vượt giới hạn {verdict.limit} yêu cầu; "
-            f"hãy thử lại sau {verdict.retry_after} giây.",
-            detail_en=f"This IP address exceeded the rate limit of {verdict.limit}; "
-            f"retry in {verdict.retry_after} seconds.",
-            retry_after=verdict.retry_after,
+        refusal = problem_for(
+            Request(scope),
+            RateLimited(
+                f"Địa chỉ IP này vượt giới hạn {verdict.limit} yêu cầu; "
+                f"hãy thử lại sau {verdict.retry_after} giây.",
+                f"This IP address exceeded the rate limit of {verdict.limit}; "
+                f"retry in {verdict.retry_after} seconds.",
+                retry_after=verdict.retry_after,
+            ),
+            headers={"Retry-After": str(verdict.retry_after)},
         )
-        await send({
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"retry-after", str(verdict.retry_after).encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        })
-        await send({"type": "http.response.body", "body": body})
+        await refusal(scope, receive, send)
 
 
 _BASE_HEADERS: list[tuple[bytes, bytes]] = [

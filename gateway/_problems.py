@@ -68,6 +68,24 @@ def problem(
     return ProblemJSON(body, status_code=status, headers=headers)
 
 
+def problem_for(
+    request: Request, error: HubError, *, headers: dict[str, str] | None = None
+) -> ProblemJSON:
+    """The problem response of a hub error: for exception handlers and for pure ASGI
+    middleware that refuses a request before routing (``problem_for(Request(scope), ...)``)."""
+    return problem(
+        request,
+        status=error.status,
+        slug=error.type_slug,
+        title_vi=error.title_vi,
+        title_en=error.title_en,
+        detail_vi=error.detail_vi,
+        detail_en=error.detail_en,
+        headers=headers,
+        **error.extra,
+    )
+
+
 async def _hub_error(request: Request, exc: Exception) -> ProblemJSON:
     assert isinstance(exc, HubError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -75,17 +93,7 @@ async def _hub_error(request: Request, exc: Exception) -> ProblemJSON:
         headers = {"Retry-After": str(exc.extra["retry_after"])}
     if exc.status in (401, 403):
         await _audit_denied_write(request, exc)
-    return problem(
-        request,
-        status=exc.status,
-        slug=exc.type_slug,
-        title_vi=exc.title_vi,
-        title_en=exc.title_en,
-        detail_vi=exc.detail_vi,
-        detail_en=exc.detail_en,
-        headers=headers,
-        **exc.extra,
-    )
+    return problem_for(request, exc, headers=headers)
 
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -286,17 +294,7 @@ async def _database_error(request: Request, exc: Exception) -> ProblemJSON:
         return await _unexpected(request, exc)
     log.warning("database_unavailable", error_type=type(exc).__name__,
                 reason=mapped.extra.get("reason"), error=str(exc).splitlines()[0][:300])
-    return problem(
-        request,
-        status=mapped.status,
-        slug=mapped.type_slug,
-        title_vi=mapped.title_vi,
-        title_en=mapped.title_en,
-        detail_vi=mapped.detail_vi,
-        detail_en=mapped.detail_en,
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-        **mapped.extra,
-    )
+    return problem_for(request, mapped, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 def install_problem_handlers(app: FastAPI) -> None:

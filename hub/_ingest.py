@@ -30,7 +30,7 @@ from hub import _audit as audit
 from hub._bulk import bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
-from hub._errors import InvalidInput, NotFound, PreconditionFailed
+from hub._errors import InvalidInput, PreconditionFailed
 from hub._prepare import Prepared, prepare
 from hub._principal import Principal
 from hub._summary import (
@@ -416,10 +416,3 @@ def decode_json(body: bytes) -> Any:
             f"Nội dung không phải JSON hợp lệ (UTF-8): {exc.msg} (vị trí {exc.pos}).",
             f"The body is not valid JSON (UTF-8): {exc.msg} (position {exc.pos}).",
         ) from None
-
-
-def not_found(record_type: str, source_id: str) -> NotFound:
-    return NotFound(
-        f"Không tìm thấy bản ghi {record_type}/{source_id}.",
-        f"Record {record_type}/{source_id} not found.",
-    )
