@@ -5,6 +5,7 @@ hub's ``records`` table with psycopg ``executemany`` upsert and with COPY-stagin
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import os
@@ -280,3 +281,7 @@ def run(n: int = 100_000, *, profile: bool = True) -> dict[str, Any]:
                       ["function", "%"], list(prof["inclusive_pct"].items()))
     c.write_results("ingest", results)
     return results
+
+
+def main(args: argparse.Namespace) -> None:
+    run(profile=not args.no_profile)

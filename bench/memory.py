@@ -6,6 +6,7 @@ grows."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import time
@@ -102,3 +103,7 @@ def run(size: int | None = None) -> dict[str, Any]:
                     f"[bold]{results['ratio_peak_rss_large_to_small']}[/bold] (flat ≈ 1.0)")
     c.write_results("memory", results)
     return results
+
+
+def main(args: argparse.Namespace) -> None:
+    run(args.size)

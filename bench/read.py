@@ -4,6 +4,7 @@ asyncpg and through a psycopg 3 async pool, in the same run."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -95,3 +96,7 @@ def run() -> dict[str, Any]:
                    "socket errors"], rows)
     c.write_results("read", results)
     return results
+
+
+def main(args: argparse.Namespace) -> None:
+    run()

@@ -6,6 +6,7 @@ the real server, after 3 warm-up requests; the goal is a large/small ratio under
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from typing import Any
@@ -90,3 +91,7 @@ def run(size: int | None = None) -> dict[str, Any]:
                     f"{large:,} in {large_r['load']['total_s']} s")
     c.write_results("scale", results)
     return results
+
+
+def main(args: argparse.Namespace) -> None:
+    run(args.size)

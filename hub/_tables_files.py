@@ -1,0 +1,8 @@
+"""The product archive: stored files and their attachment to records (issue 8).
+
+Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+"""
+
+from __future__ import annotations
+
+from hub._tables import Base, JSONType, UTCDateTime  # noqa: F401
