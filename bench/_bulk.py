@@ -52,14 +52,16 @@ def _agencies(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 def _saved_ddl(conn: psycopg.Connection[Any]) -> tuple[list[str], list[str], list[str]]:
-    """(drop statements, index definitions, constraint definitions) of the three tables."""
+    """(drop statements, index definitions, constraint definitions) of the three tables,
+    with the foreign keys of other tables that point at them (dropped first, added last)."""
     drops: list[str] = []
     indexes: list[str] = []
     constraints: list[str] = []
     cons = conn.execute(
         """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
            FROM pg_constraint WHERE conrelid::regclass::text = ANY(%s)
-           ORDER BY contype = 'f' DESC""", (list(TABLES),)
+              OR confrelid::regclass::text = ANY(%s)
+           ORDER BY contype = 'f' DESC""", (list(TABLES), list(TABLES))
     ).fetchall()
     for table, name, _definition, _type in cons:
         drops.append(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -121,7 +123,8 @@ def load(url: str, n: int, *, log: Any = print) -> dict[str, Any]:
                     p.primary_date.isoformat() if p.primary_date else "\\N", _esc(data), prov,
                     created.isoformat(), upd_at.isoformat(), str(seq),
                 )))
-                pending_f.extend(f"{rid}\t{f}\t{code}" for f, code in p.facets)
+                pending_f.extend(f"{rid}\t{f}\t{code}" for f, code in p.facets if f != "isbn")
+                pending_f.append(f"{rid}\tisbn\t{isbn}")  # as the hub stores it (facets)
                 if len(pending) >= 2000:
                     rec.write("\n".join(pending) + "\n")
                     fac.write("\n".join(pending_f) + "\n")

@@ -37,7 +37,10 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, command_timeout: float | None = 60) -> AsyncEngine:
+    """The hub's engine. ``command_timeout`` bounds each PostgreSQL statement (requests fail
+    fast rather than hang); migrations pass None, since building an index on millions of rows
+    takes longer."""
     json_codec: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if settings.is_sqlite:
         path = settings.sqlite_path
@@ -56,7 +59,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,
         # Fail fast rather than hang when PostgreSQL is down; /readyz reports it.
-        connect_args={"timeout": 5, "command_timeout": 60},
+        connect_args={"timeout": 5, "command_timeout": command_timeout},
     )
     event.listen(engine.sync_engine, "handle_error", _drop_read_only_connections)
     return engine

@@ -134,6 +134,8 @@ class RecordContent(BaseModel):
     VOCAB_FIELDS: ClassVar[dict[str, str]] = {"themes": "theme", "languages": "language"}
     # multi-valued fields the hub indexes for filtering: field -> vocabulary.
     FACET_FIELDS: ClassVar[dict[str, str]] = {"themes": "theme", "languages": "language"}
+    # single-valued identifiers indexed for exact look-up (search by ISBN): field -> facet.
+    IDENTIFIER_FIELDS: ClassVar[dict[str, str]] = {}
     SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ("title", "description")
     # (field, "date" | "year"): the first non-empty one is the record's primary date.
     DATE_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -157,6 +159,7 @@ class Product(RecordContent):
         **_TG, "channels": "channel", "funding_source": "funding_source",
     }
     FACET_FIELDS = {**RecordContent.FACET_FIELDS, **_TG, "channels": "channel"}
+    IDENTIFIER_FIELDS = {"isbn": "isbn"}
     SEARCH_FIELDS = ("title", "subtitle", "description", "authors", "publisher", "isbn")
     DATE_FIELDS = (("published_on", "date"), ("publication_year", "year"))
 

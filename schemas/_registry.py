@@ -69,12 +69,17 @@ class RecordType:
         return value if isinstance(value, str) else None
 
     def facets(self, content: Content) -> list[tuple[str, str]]:
-        """(vocabulary, code) pairs for the filterable multi-valued fields, without duplicates."""
+        """(facet, code) pairs without duplicates: the vocabulary codes of the filterable
+        multi-valued fields, and the identifiers (ISBN) that search looks up exactly."""
         data = _as_data(content)
         pairs: dict[tuple[str, str], None] = {}
         for field, vocab in self.model.FACET_FIELDS.items():
             for code in data.get(field) or ():
                 pairs[(vocab, code)] = None
+        for field, facet in self.model.IDENTIFIER_FIELDS.items():
+            value = data.get(field)
+            if isinstance(value, str) and value:
+                pairs[(facet, value)] = None
         return list(pairs)
 
     def search_text(self, content: Content) -> str:

@@ -29,7 +29,7 @@ def _run(connection: Connection) -> None:
 
 async def _main() -> None:
     settings = config.attributes.get("settings") or Settings()
-    engine = create_engine(settings)
+    engine = create_engine(settings, command_timeout=None)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

@@ -102,3 +102,28 @@ async def test_search_combines_with_filters(client: httpx.AsyncClient) -> None:
         product("VIDEO", kind="video", title="Quyền trẻ em (phim)"),
     ])
     assert await source_ids(client, "g16", "products", q="quyen", kind="video") == ["VIDEO"]
+
+
+@pytest.mark.parametrize("q", ["9786045771235", "978-604-57-7123-5", "ISBN 978-604-57-7123-5"])
+async def test_isbn_looks_the_book_up_exactly(client: httpx.AsyncClient, q: str) -> None:
+    await push(client, "g16", "products", [
+        product("BOOK", isbn="978-604-57-7123-5"),
+        product("OTHER", isbn="9786045771242"),
+        product("MENTION", description="Xem thêm sách ISBN 9786045771235"),
+    ])
+    # A valid ISBN is an identifier, not text: only the book that carries it.
+    assert await source_ids(client, "g16", "products", q=q) == ["BOOK"]
+    # Part of an ISBN is still text, found by substring.
+    assert sorted(await source_ids(client, "g16", "products", q="604577123")) == [
+        "BOOK", "MENTION"]
+
+
+async def test_isbn_lookup_follows_updates_and_visibility(client: httpx.AsyncClient) -> None:
+    await push(client, "g16", "products", [product("BOOK", isbn="9786045771235")])
+    await push(client, "g16", "products", [product("BOOK", isbn="9786045771242")])
+    assert await source_ids(client, "g16", "products", q="9786045771235") == []
+    assert await source_ids(client, "g16", "products", q="9786045771242") == ["BOOK"]
+    await push(client, "g16", "products", [
+        product("BOOK", isbn="9786045771242", visibility="private")])
+    assert await source_ids(client, "g15", "products", q="9786045771242") == []
+    assert await source_ids(client, "g16", "products", q="9786045771242") == ["BOOK"]
