@@ -1,5 +1,111 @@
-"""Outbound HTTP to agency systems: pull connectors, push deliveries, the agency simulator.
+"""Outbound HTTP to agency systems: pull connectors (agency REST APIs, other hubs' change
+feeds), the worker that runs them and the deliveries, and the reference agency simulator.
 
-Empty until the connectors issue."""
+Routers, the console and the CLI call the services exported here; everything else is private.
+"""
 
-__all__: list[str] = []
+from connectors._config import (
+    AuthConfig,
+    BreakerOptions,
+    HttpOptions,
+    HubFeedConfig,
+    Incremental,
+    Pagination,
+    RestConfig,
+    RetryPolicy,
+    Secrets,
+    StreamConfig,
+    check_outbound_url,
+)
+from connectors._delivery import backoff_seconds, deliver_pending, http_client
+from connectors._http import ConnectorError, UpstreamFailed
+from connectors._legacy_text import decode_tcvn3, decode_vni, encode_tcvn3, encode_vni, to_unicode
+from connectors._mapping import FieldSpec, MappingSpec, apply_mapping
+from connectors._outbox import event_id
+from connectors._runs import list_runs, run_info
+from connectors._service import check_connector, preview_connector, run_connector
+from connectors._signing import SIGNATURE_HEADER, sign_delivery, verify_delivery
+from connectors._simulator import SimOptions, create_simulator, demo_connector_config
+from connectors._store import (
+    ConnectorInfo,
+    create_connector,
+    delete_connector,
+    get_connector,
+    list_connectors,
+    request_run,
+    update_connector,
+)
+from connectors._subscriptions import (
+    CreatedSubscription,
+    SubscriptionInfo,
+    create_subscription,
+    delete_subscription,
+    get_subscription,
+    list_dead_letters,
+    list_deliveries,
+    list_subscriptions,
+    redeliver_dead_letters,
+    replay_subscription,
+    rotate_subscription_secret,
+    update_subscription,
+)
+from connectors._worker import Worker
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "AuthConfig",
+    "BreakerOptions",
+    "ConnectorError",
+    "ConnectorInfo",
+    "CreatedSubscription",
+    "FieldSpec",
+    "HttpOptions",
+    "HubFeedConfig",
+    "Incremental",
+    "MappingSpec",
+    "Pagination",
+    "RestConfig",
+    "RetryPolicy",
+    "Secrets",
+    "SimOptions",
+    "StreamConfig",
+    "SubscriptionInfo",
+    "UpstreamFailed",
+    "Worker",
+    "apply_mapping",
+    "backoff_seconds",
+    "check_connector",
+    "check_outbound_url",
+    "create_connector",
+    "create_simulator",
+    "create_subscription",
+    "decode_tcvn3",
+    "decode_vni",
+    "delete_connector",
+    "delete_subscription",
+    "deliver_pending",
+    "demo_connector_config",
+    "encode_tcvn3",
+    "encode_vni",
+    "event_id",
+    "get_connector",
+    "get_subscription",
+    "http_client",
+    "list_connectors",
+    "list_dead_letters",
+    "list_deliveries",
+    "list_runs",
+    "list_subscriptions",
+    "preview_connector",
+    "redeliver_dead_letters",
+    "replay_subscription",
+    "request_run",
+    "rotate_subscription_secret",
+    "run_connector",
+    "run_info",
+    "sign_delivery",
+    "to_unicode",
+    "update_connector",
+    "update_subscription",
+    "verify_delivery",
+]

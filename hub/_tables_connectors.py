@@ -1,8 +1,101 @@
 """Pull connectors: configurations, runs and checkpoints (issue 5).
 
 Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+
+A connector row is also its schedule and its lease: a worker claims a due connector by
+setting ``lease_owner``/``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+conditional update everywhere), renews the lease while it runs, and every page it commits
+checks that it still holds it, so two workers never commit for one connector at once.
 """
 
 from __future__ import annotations
 
-from hub._tables import Base, JSONType, UTCDateTime  # noqa: F401
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub._tables import Base, JSONType, UTCDateTime, utcnow
+
+
+class Connector(Base):
+    """A pull connector of one agency: ``kind`` "rest" (an agency API) or "hub" (another
+    RightsHub's change feed). ``config`` holds no secret; ``secrets`` is AES-GCM sealed."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (sa.Index("ix_connectors_due", "enabled", "next_run_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    secrets: Mapped[str | None] = mapped_column(sa.Text)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    schedule_seconds: Mapped[int] = mapped_column(sa.Integer, default=3600)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The next run reads everything again (and tombstones what is missing, if mapped so).
+    full_refresh_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Circuit breaker: consecutive failed runs; while open, the connector is not run.
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    breaker_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class ConnectorRun(Base):
+    """One run: its counts are updated in the same transaction as each page's records."""
+
+    __tablename__ = "connector_runs"
+    __table_args__ = (sa.Index("ix_connector_runs_connector", "connector_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    connector_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connectors.id", ondelete="CASCADE")
+    )
+    worker: Mapped[str | None] = mapped_column(sa.String(200))
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # schedule | manual
+    full_refresh: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    status: Mapped[str] = mapped_column(sa.String(20))  # running|succeeded|failed|interrupted
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    pages: Mapped[int] = mapped_column(sa.Integer, default=0)
+    fetched: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(sa.Integer, default=0)
+    deleted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retries: Mapped[int] = mapped_column(sa.Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(JSONType)
+
+
+class ConnectorCheckpoint(Base):
+    """Where a stream stands: committed with the records of the page it covers."""
+
+    __tablename__ = "connector_checkpoints"
+
+    connector_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConnectorSeen(Base):
+    """Keys seen by the full refresh in progress: what is missing at its end is tombstoned.
+    Written with each page, so a resumed full refresh still knows what it saw."""
+
+    __tablename__ = "connector_seen"
+
+    connector_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    source_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)

@@ -1,0 +1,222 @@
+"""Connector definitions: small immutable option objects with named defaults, validated when
+a connector is saved (a bad definition is refused then, not at 3 a.m. in the worker).
+
+Secrets never live here: :class:`Secrets` is sealed separately (see ``_store``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+import schemas
+from connectors._mapping import MappingSpec
+
+DEFAULT_PAGE_SIZE = 100
+DEFAULT_SCHEDULE_SECONDS = 3600
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+ParamName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._\[\]-]+$")]
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpOptions(_Options):
+    """httpx timeouts (seconds) and connection limits, per connector."""
+
+    connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    read_timeout: float = Field(default=30.0, gt=0, le=300)
+    write_timeout: float = Field(default=10.0, gt=0, le=300)
+    pool_timeout: float = Field(default=5.0, gt=0, le=60)
+    max_connections: int = Field(default=4, ge=1, le=50)
+    max_keepalive: int = Field(default=2, ge=0, le=50)
+
+
+class RetryPolicy(_Options):
+    """Retries of one request: transport errors, 429 (Retry-After honoured), 502/503/504,
+    with jittered exponential back-off, bounded by attempts and a deadline."""
+
+    attempts: int = Field(default=8, ge=1, le=50)
+    initial_seconds: float = Field(default=0.2, ge=0, le=60)
+    max_seconds: float = Field(default=10.0, ge=0, le=600)
+    deadline_seconds: float = Field(default=120.0, gt=0, le=3600)
+    max_retry_after_seconds: float = Field(default=60.0, ge=0, le=3600)
+
+
+class BreakerOptions(_Options):
+    """After ``failure_threshold`` failed runs in a row the connector rests (open circuit)
+    for ``open_seconds``, doubling up to ``max_open_seconds`` while it keeps failing."""
+
+    failure_threshold: int = Field(default=3, ge=1, le=100)
+    open_seconds: float = Field(default=60.0, ge=1, le=86400)
+    max_open_seconds: float = Field(default=3600.0, ge=1, le=7 * 86400)
+
+
+class AuthConfig(_Options):
+    """``oauth2``: client credentials at the agency's own token endpoint (Authlib);
+    ``api_key``: a header; ``none``."""
+
+    type: Literal["none", "api_key", "oauth2"] = "none"
+    header: str = Field(default="X-API-Key", max_length=100, pattern=r"^[A-Za-z0-9-]+$")
+    token_path: str = Field(default="/oauth/token", max_length=500)  # or an absolute URL
+    client_id: str | None = Field(default=None, max_length=200)
+    method: Literal["client_secret_basic", "client_secret_post", "private_key_jwt"] = (
+        "client_secret_basic"
+    )
+    scope: str | None = Field(default=None, max_length=500)
+    audience: str | None = Field(default=None, max_length=500)  # of private_key_jwt assertions
+    refresh_margin_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _check(self) -> AuthConfig:
+        if self.type == "oauth2" and not self.client_id:
+            raise ValueError("oauth2 needs client_id")
+        if self.token_path.startswith(("http://", "https://")):
+            check_outbound_url(self.token_path)  # an absolute token URL: same guard
+        elif not self.token_path.startswith("/"):
+            raise ValueError("token_path is a path (/oauth/token) or an http(s) URL")
+        return self
+
+
+class Pagination(_Options):
+    """One pagination style: ``page`` (page number + size), ``offset`` (offset + limit),
+    ``cursor`` (a token from the body), ``link`` (RFC 8288 ``Link: <...>; rel="next"``),
+    ``none`` (one page)."""
+
+    style: Literal["page", "offset", "cursor", "link", "none"] = "page"
+    page_size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=10_000)
+    size_param: ParamName | None = "page_size"
+    page_param: ParamName = "page"
+    first_page: int = Field(default=1, ge=0)
+    offset_param: ParamName = "offset"
+    cursor_param: ParamName = "cursor"
+    next_cursor_path: str = Field(default="next_cursor", max_length=200)
+
+
+class Incremental(_Options):
+    """An updated-since parameter, fed with the largest ``cursor_field`` value committed."""
+
+    since_param: ParamName
+    cursor_field: str = Field(max_length=200)
+
+
+class StreamConfig(_Options):
+    """One endpoint of the agency, mapped onto one record type."""
+
+    name: Name
+    record_type: schemas.RecordTypeName
+    path: str = Field(max_length=500)
+    records_path: str | None = Field(default=None, max_length=200)  # None: list or "items"
+    params: dict[str, str] = Field(default_factory=dict, max_length=20)
+    pagination: Pagination = Pagination()
+    incremental: Incremental | None = None
+    mapping: MappingSpec
+
+    @model_validator(mode="after")
+    def _check(self) -> StreamConfig:
+        self.mapping.check_against(self.record_type)
+        return self
+
+
+class _Common(_Options):
+    base_url: str = Field(max_length=500)
+    auth: AuthConfig = AuthConfig()
+    http: HttpOptions = HttpOptions()
+    retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerOptions = BreakerOptions()
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        check_outbound_url(value)
+        return value.rstrip("/")
+
+
+class RestConfig(_Common):
+    """A generic REST/JSON agency API."""
+
+    kind: Literal["rest"] = "rest"
+    streams: list[StreamConfig] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unique(self) -> RestConfig:
+        names = [s.name for s in self.streams]
+        if len(names) != len(set(names)):
+            raise ValueError("stream names must be unique")
+        return self
+
+
+class HubFeedConfig(_Common):
+    """Another RightsHub's ``/v1/changes`` feed (a provincial hub feeding the central one).
+
+    ``agencies`` lists the owner agencies whose records are taken (default: the connector's
+    agency); changes of other owners are skipped."""
+
+    kind: Literal["hub"] = "hub"
+    record_types: list[schemas.RecordTypeName] | None = None
+    agencies: list[str] | None = Field(default=None, max_length=200)
+    page_size: int = Field(default=200, ge=1, le=1000)
+
+
+ConnectorConfig = RestConfig | HubFeedConfig
+
+
+class Secrets(BaseModel):
+    """What is sealed at rest: an OAuth2 client secret or private key (PEM or JWK JSON,
+    for private_key_jwt), or an API key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_secret: SecretStr | None = None
+    private_key: SecretStr | None = None
+    api_key: SecretStr | None = None
+
+    def names(self) -> list[str]:
+        return [n for n in ("client_secret", "private_key", "api_key") if getattr(self, n)]
+
+
+def parse_config(kind: str, data: object) -> ConnectorConfig:
+    if kind == "rest":
+        return RestConfig.model_validate(data)
+    if kind == "hub":
+        return HubFeedConfig.model_validate(data)
+    raise ValueError(f"unknown connector kind {kind!r}")
+
+
+# Networks a connector may never reach: link-local (cloud metadata at 169.254.169.254),
+# multicast, unspecified and reserved addresses. Loopback and private networks are where
+# agency systems and the simulator live, so they stay allowed.
+_BLOCKED = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "::/128", "fe80::/10",
+    "ff00::/8",
+)]
+
+
+def check_outbound_url(url: str) -> None:
+    """Refuse URLs a connector must not call (SSRF guard): other schemes, credentials in
+    the URL, and blocked networks (by literal address or by what the name resolves to)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("base_url must be an http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError("base_url must not carry credentials; use the connector's secrets")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url must not carry a query or fragment")
+    host = parts.hostname
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return  # unresolvable now: the run will fail and say so
+        addresses = [ipaddress.ip_address(i[4][0]) for i in infos]
+    for address in addresses:
+        if any(address in net for net in _BLOCKED):
+            raise ValueError("base_url points to a network connectors may not reach")

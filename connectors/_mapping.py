@@ -1,0 +1,227 @@
+"""Mapping specs: data, not code, that turn an agency's records into the data standard.
+
+A spec names, for each field of the standard, where its value comes from and how to convert
+it: rename (``from``, a dotted path), value maps onto our vocabularies (``map``), defaults,
+constants, dates (``date_format`` such as "dd/mm/yyyy"), numbers with a decimal comma
+(``number: "vi"``: 1.234,5), lists split from text (``split``) and legacy Vietnamese text
+(``encoding``: "tcvn3", "vni" or "auto"). Specs are validated when a connector is saved.
+
+:func:`apply_mapping` is pure: it returns the mapped item (or a delete) and the problems met,
+which the preview turns into a per-field data-quality report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+import schemas
+from connectors._legacy_text import to_unicode
+
+DATE_FORMATS: dict[str, str] = {
+    "dd/mm/yyyy": "%d/%m/%Y",
+    "dd-mm-yyyy": "%d-%m-%Y",
+    "dd.mm.yyyy": "%d.%m.%Y",
+    "yyyy-mm-dd": "%Y-%m-%d",
+    "mm/dd/yyyy": "%m/%d/%Y",
+    "yyyymmdd": "%Y%m%d",
+}
+
+
+class FieldSpec(BaseModel):
+    """How one field of the standard is filled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str | None = Field(default=None, alias="from", max_length=200)
+    value: Any = None  # a constant, when there is no ``from``
+    default: Any = None  # when the source is missing or empty
+    map: dict[str, Any] | None = None  # agency value -> our code (after trimming)
+    map_default: Any = None  # for values missing from ``map``; else the value is a problem
+    date_format: str | None = None
+    number: Literal["vi", "en"] | None = None  # vi: 1.234,5; en: 1,234.5
+    integer: bool = False
+    split: str | None = Field(default=None, max_length=5)
+    encoding: Literal["unicode", "tcvn3", "vni", "auto"] = "unicode"
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldSpec:
+        if self.date_format is not None and self.date_format not in DATE_FORMATS:
+            raise ValueError(
+                f"date_format must be one of {', '.join(DATE_FORMATS)}"
+            )
+        return self
+
+
+class DeletedWhen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(max_length=200)
+    equals: Any = True
+
+
+class MappingSpec(BaseModel):
+    """The whole mapping of one agency endpoint onto one record type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str = Field(max_length=200, description="the agency's key field (dotted path)")
+    fields: dict[str, FieldSpec]
+    deleted_when: DeletedWhen | None = None
+    # On a full refresh, records of this connector that the agency no longer lists become
+    # tombstones.
+    tombstone_missing: bool = False
+
+    def check_against(self, record_type: str) -> None:
+        model = schemas.RECORD_TYPES[record_type].model
+        unknown = set(self.fields) - set(model.model_fields) - {"source_id"}
+        if unknown:
+            raise ValueError(
+                f"fields not in the {record_type} standard: {', '.join(sorted(unknown))}"
+            )
+
+
+@dataclass(slots=True)
+class Issue:
+    """One problem met while mapping a field (for the data-quality report)."""
+
+    field: str
+    code: str  # missing | unmapped_value | bad_date | bad_number
+    value: Any = None
+
+
+@dataclass(slots=True)
+class Mapped:
+    item: dict[str, Any] | None  # the standard item (with "_op": "delete" for tombstones)
+    source_id: str | None
+    issues: list[Issue] = field(default_factory=list)
+    filled: list[str] = field(default_factory=list)  # fields that got a value
+
+
+class _Skip(Exception):
+    pass
+
+
+def get_path(record: Mapping[str, Any], path: str) -> Any:
+    """``a.b.c`` into nested objects; None when any step is missing."""
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+_NUMBER_VI = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
+_NUMBER_EN = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
+
+
+def parse_number(text: str, style: str) -> Decimal:
+    """A number written the Vietnamese way (1.234,5) or the English way (1,234.5)."""
+    raw = text.strip().replace(" ", "").replace("\u00a0", "")
+    if style == "vi":
+        if not _NUMBER_VI.match(raw):
+            raise ValueError(text)
+        raw = raw.replace(".", "").replace(",", ".")
+    else:
+        if not _NUMBER_EN.match(raw):
+            raise ValueError(text)
+        raw = raw.replace(",", "")
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(text) from None
+
+
+def _convert_one(name: str, spec: FieldSpec, value: Any, issues: list[Issue]) -> Any:
+    if isinstance(value, str):
+        value = to_unicode(value, spec.encoding).strip()
+    if spec.map is not None:
+        key = str(value).strip() if value is not None else ""
+        if key in spec.map:
+            value = spec.map[key]
+        elif key.casefold() in {k.casefold() for k in spec.map}:
+            value = next(v for k, v in spec.map.items() if k.casefold() == key.casefold())
+        elif spec.map_default is not None:
+            value = spec.map_default
+        else:
+            issues.append(Issue(name, "unmapped_value", value))
+            raise _Skip
+    if spec.date_format is not None and isinstance(value, str):
+        try:
+            value = datetime.strptime(value, DATE_FORMATS[spec.date_format]).date().isoformat()
+        except ValueError:
+            issues.append(Issue(name, "bad_date", value))
+            raise _Skip from None
+    if spec.number is not None and isinstance(value, str):
+        try:
+            number = parse_number(value, spec.number)
+        except ValueError:
+            issues.append(Issue(name, "bad_number", value))
+            raise _Skip from None
+        value = int(number) if spec.integer or number == number.to_integral_value() else (
+            float(number)
+        )
+    elif spec.integer and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, date | datetime):
+        value = value.isoformat()
+    return value
+
+
+def _field(name: str, spec: FieldSpec, record: Mapping[str, Any], issues: list[Issue]) -> Any:
+    raw = get_path(record, spec.source) if spec.source else spec.value
+    if _empty(raw):
+        return spec.default
+    if spec.split is not None and isinstance(raw, str):
+        parts: list[Any] = [p for p in raw.split(spec.split) if p.strip()]
+    elif isinstance(raw, list):
+        parts = list(raw)
+    else:
+        parts = []
+    if parts or spec.split is not None:
+        out = []
+        for part in parts:
+            try:
+                out.append(_convert_one(name, spec, part, issues))
+            except _Skip:
+                continue
+        return out or spec.default
+    try:
+        return _convert_one(name, spec, raw, issues)
+    except _Skip:
+        return spec.default
+
+
+def apply_mapping(spec: MappingSpec, record: Mapping[str, Any]) -> Mapped:
+    """Map one agency record. A record matching ``deleted_when`` becomes a delete item."""
+    raw_id = get_path(record, spec.source_id)
+    if _empty(raw_id):
+        return Mapped(None, None, [Issue("source_id", "missing")])
+    source_id = str(raw_id).strip()
+    if spec.deleted_when is not None and get_path(
+        record, spec.deleted_when.field
+    ) == spec.deleted_when.equals:
+        return Mapped({"source_id": source_id, "_op": "delete"}, source_id)
+    issues: list[Issue] = []
+    item: dict[str, Any] = {"source_id": source_id}
+    filled: list[str] = []
+    for name, field_spec in spec.fields.items():
+        value = _field(name, field_spec, record, issues)
+        if _empty(value):
+            if field_spec.source and not any(i.field == name for i in issues):
+                issues.append(Issue(name, "missing"))
+            continue
+        item[name] = value
+        filled.append(name)
+    return Mapped(item, source_id, issues, filled)

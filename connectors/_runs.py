@@ -1,0 +1,514 @@
+"""A connector run, as a flow: fetch a page, map it, ingest it through the ONE pipeline with
+the checkpoint and the run's counts written in the same transaction, go on from the
+checkpoint. A run killed at any moment resumes at the first page not committed: no gap, and
+no page applied twice.
+
+When a worker runs it, every page's transaction also renews the worker's lease on the
+connector and fails (rolling the page back) if another worker took the connector over.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors._config import ConnectorConfig, HubFeedConfig, RestConfig, Secrets
+from connectors._http import ConnectorError, build_auth, classify, make_client, with_retries
+from connectors._store import get_row, unseal, validate_config
+from hub import Hub, ImportSummary, Principal, StoredAnswer
+from hub._tables import Record, utcnow
+from hub._tables_connectors import Connector, ConnectorCheckpoint, ConnectorRun, ConnectorSeen
+
+log = structlog.get_logger("rightshub.connectors")
+
+MAX_RUN_ERRORS = 50
+CHANNEL = "connector"
+
+
+class LeaseLost(Exception):
+    """Another worker holds the connector now: this run stops without committing more."""
+
+
+@dataclass
+class Connection:
+    """A loaded connector: definition, secrets and who owns what it writes."""
+
+    id: str
+    agency: str
+    kind: str
+    config: ConnectorConfig
+    secrets: Secrets
+
+    def principal(self, agency: str | None = None) -> Principal:
+        return Principal(f"connector:{self.id}", agency or self.agency,
+                         frozenset({"records:write"}), channel=CHANNEL, kind="system")
+
+    def client(self) -> httpx.AsyncClient:
+        c = self.config
+        auth = build_auth(c.auth, self.secrets, c.base_url, c.http, c.retry)
+        return make_client(c.base_url, c.http, auth)
+
+
+async def load(hub: Hub, connector_id: str) -> Connection:
+    async with hub.db.session() as session:
+        row = await get_row(session, connector_id)
+        return Connection(row.id, row.agency, row.kind, validate_config(row.kind, row.config),
+                          unseal(hub.settings, row.id, row.secrets))
+
+
+@dataclass
+class RunContext:
+    hub: Hub
+    conn: Connection
+    run_id: str
+    owner: str | None  # the worker's lease, or None for a run outside the worker
+    lease_seconds: float
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("pages", "fetched", "created", "updated", "unchanged", "deleted", "rejected",
+         "retries"), 0))
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def note_retry(self, exc: BaseException) -> None:
+        self.counts["retries"] += 1
+        log.info("connector_retry", connector=self.conn.id, error=type(exc).__name__,
+                 detail=str(exc)[:200])
+
+    def note_error(self, entry: dict[str, Any]) -> None:
+        if len(self.errors) < MAX_RUN_ERRORS:
+            self.errors.append(entry)
+
+    async def fence(self, session: AsyncSession) -> None:
+        """Renew the lease inside the page's transaction; no lease, no commit."""
+        if self.owner is None:
+            return
+        result = await session.execute(
+            sa.update(Connector)
+            .where(Connector.id == self.conn.id, Connector.lease_owner == self.owner)
+            .values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(self.conn.id)
+
+    async def save_counts(self, session: AsyncSession) -> None:
+        await session.execute(
+            sa.update(ConnectorRun).where(ConnectorRun.id == self.run_id)
+            .values(**self.counts, errors=list(self.errors))
+        )
+
+    async def ingest(
+        self,
+        record_type: str,
+        items: list[dict[str, Any]],
+        *,
+        agency: str | None = None,
+        extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        fetched: int = 0,
+    ) -> None:
+        """One page through the ingest pipeline; ``extra`` (the checkpoint) and the run's
+        counts commit with it."""
+        deletes = {i for i, item in enumerate(items) if item.get("_op") == "delete"}
+        before = dict(self.counts), list(self.errors)
+
+        async def in_transaction(session: AsyncSession, summary: ImportSummary) -> None:
+            self.counts["pages"] += 1
+            self.counts["fetched"] += fetched
+            for name in ("created", "updated", "unchanged", "deleted"):
+                self.counts[name] += getattr(summary, name)
+            rejected = set()
+            for r in summary.rejections:
+                if r.code == "not_found" and r.index in deletes:
+                    continue  # a tombstone for a record we never had: nothing to do
+                rejected.add(r.index)
+                self.note_error({"source_id": r.source_id, "path": r.path, "code": r.code,
+                                 "message_vi": r.message_vi, "message_en": r.message_en})
+            self.counts["rejected"] += len(rejected)
+            await self.fence(session)
+            if extra is not None:
+                await extra(session)
+            await self.save_counts(session)
+
+        try:
+            result = await self.hub.ingest.ingest(
+                self.conn.principal(agency), record_type, items, batch_id=self.run_id,
+                action="connectors.pull", in_transaction=in_transaction,
+            )
+        except BaseException:
+            self.counts, self.errors = dict(before[0]), list(before[1])  # rolled back
+            raise
+        assert not isinstance(result, StoredAnswer)
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+
+
+async def load_state(hub: Hub, connector_id: str, stream: str) -> dict[str, Any]:
+    async with hub.db.session() as session:
+        row = await session.get(ConnectorCheckpoint, (connector_id, stream))
+        return dict(row.state) if row is not None else {}
+
+
+async def save_state(
+    session: AsyncSession, connector_id: str, stream: str, state: dict[str, Any]
+) -> None:
+    result = await session.execute(
+        sa.update(ConnectorCheckpoint)
+        .where(ConnectorCheckpoint.connector_id == connector_id,
+               ConnectorCheckpoint.stream == stream)
+        .values(state=state, updated_at=utcnow())
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(ConnectorCheckpoint(connector_id=connector_id, stream=stream, state=state,
+                                        updated_at=utcnow()))
+        await session.flush()
+
+
+async def _mark_seen(
+    session: AsyncSession, connector_id: str, stream: str, source_ids: list[str]
+) -> None:
+    if not source_ids:
+        return
+    rows = [{"connector_id": connector_id, "stream": stream, "source_id": s}
+            for s in dict.fromkeys(source_ids)]
+    table: sa.Table = ConnectorSeen.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    await session.execute(insert.on_conflict_do_nothing(), rows)
+
+
+# --- REST streams ------------------------------------------------------------------------
+
+
+def _later(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b, key=str)
+
+
+async def run_rest_stream(
+    ctx: RunContext, client: httpx.AsyncClient, stream_index: int, *, full: bool
+) -> None:
+    from connectors._mapping import apply_mapping, get_path
+    from connectors._pages import next_token, records_of, request_for
+
+    config = ctx.conn.config
+    assert isinstance(config, RestConfig)
+    stream = config.streams[stream_index]
+    cid = ctx.conn.id
+    state = await load_state(ctx.hub, cid, stream.name)
+    run = state.get("run")
+    if run is not None and full and not run.get("full"):
+        run = None  # a full refresh reads everything again: the incremental pass is moot
+    if run is None:  # a new pass; a pass in progress is resumed as it was started
+        run = {"token": None, "since": None if full else state.get("since"),
+               "max_seen": state.get("since"), "full": full, "phase": "pages"}
+        if full:
+            async with ctx.hub.db.transaction() as session:
+                await ctx.fence(session)
+                await session.execute(sa.delete(ConnectorSeen).where(
+                    ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream.name))
+                await save_state(session, cid, stream.name, {**state, "run": run})
+    tombstones = run["full"] and stream.mapping.tombstone_missing
+    tokens: set[Any] = set()
+    while run["phase"] == "pages":
+        url, params = request_for(stream, run["token"], run["since"])
+
+        async def fetch(url: str = url, params: dict[str, Any] = params) -> httpx.Response:
+            # None, not {}: empty params would wipe the query of a next link.
+            response = await client.get(url, params=params or None)
+            classify(response)
+            return response
+
+        response = await with_retries(config.retry, fetch, on_retry=ctx.note_retry)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ConnectorError("Trả lời không phải JSON.", "The answer is not JSON.",
+                                 retriable=False) from None
+        raw = records_of(stream, body)
+        items: list[dict[str, Any]] = []
+        max_seen = run["max_seen"]
+        for record in raw:
+            mapped = apply_mapping(stream.mapping, record)
+            if stream.incremental is not None:
+                max_seen = _later(max_seen, get_path(record, stream.incremental.cursor_field))
+            if mapped.item is None:
+                ctx.note_error({"source_id": None, "path": "source_id", "code": "missing",
+                                "message_vi": "Bản ghi không có khoá.",
+                                "message_en": "A record without its key."})
+                continue
+            items.append(mapped.item)
+        token = next_token(stream.pagination, run["token"], raw, body, response)
+        if token is not None and token in tokens:
+            raise ConnectorError("Phân trang lặp lại một trang đã đọc.",
+                                 "The pagination came back to a page already read.")
+        tokens.add(token)
+        last = token is None
+        new_run = {**run, "token": token, "max_seen": max_seen}
+        if last:
+            new_run["phase"] = "tombstones" if tombstones else "done"
+        new_state = ({"since": max_seen, "run": None} if new_run["phase"] == "done"
+                     else {**state, "run": new_run})
+        seen = [i["source_id"] for i in items if i.get("_op") != "delete"]
+
+        async def extra(session: AsyncSession, new_state: dict[str, Any] = new_state,
+                        seen: list[str] = seen) -> None:
+            if tombstones:
+                await _mark_seen(session, cid, stream.name, seen)
+            await save_state(session, cid, stream.name, new_state)
+
+        await ctx.ingest(stream.record_type, items, extra=extra, fetched=len(raw))
+        state, run = new_state, new_run
+    if run["phase"] == "tombstones":
+        await _tombstone_missing(ctx, stream.name, stream.record_type, state)
+
+
+async def _tombstone_missing(
+    ctx: RunContext, stream: str, record_type: str, state: dict[str, Any]
+) -> None:
+    """After a full refresh: this connector's live records of the type that the agency no
+    longer lists become tombstones; the pass ends with the last of them."""
+    cid = ctx.conn.id
+    async with ctx.hub.db.session() as session:
+        seen = set((await session.execute(sa.select(ConnectorSeen.source_id).where(
+            ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream))).scalars())
+        rows = (await session.execute(sa.select(Record.source_id, Record.provenance).where(
+            Record.owner_agency == ctx.conn.agency, Record.record_type == record_type,
+            Record.deleted.is_(False)))).all()
+    ours = ctx.conn.principal().client_id
+    missing = sorted(s for s, prov in rows
+                     if s not in seen and (prov or {}).get("client") == ours)
+    run = state.get("run") or {}
+    final = {"since": run.get("max_seen", state.get("since")), "run": None}
+    chunks = [missing[i : i + 500] for i in range(0, len(missing), 500)] or [[]]
+    for n, chunk in enumerate(chunks):
+        done = n == len(chunks) - 1
+
+        async def extra(session: AsyncSession, done: bool = done) -> None:
+            if done:
+                await save_state(session, cid, stream, final)
+                await session.execute(sa.delete(ConnectorSeen).where(
+                    ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream))
+
+        await ctx.ingest(record_type, [{"source_id": s, "_op": "delete"} for s in chunk],
+                         extra=extra)
+
+
+# --- hub to hub -----------------------------------------------------------------------------
+
+HUB_STREAM = "changes"
+
+
+async def run_hub_feed(ctx: RunContext, client: httpx.AsyncClient) -> None:
+    """Follow another RightsHub's ``/v1/changes`` from the committed cursor. A page's changes
+    are collapsed to the last one per record and ingested per (owner, record type); the
+    cursor commits with the page's last group (re-applying an earlier group after a crash
+    changes nothing: the pipeline finds the same content)."""
+    config = ctx.conn.config
+    assert isinstance(config, HubFeedConfig)
+    cid = ctx.conn.id
+    allowed = set(config.agencies or [ctx.conn.agency])
+    types = set(config.record_types) if config.record_types else None
+    state = await load_state(ctx.hub, cid, HUB_STREAM)
+    cursor = int(state.get("cursor", 0))
+    while True:
+        async def fetch(after: int = cursor) -> httpx.Response:
+            response = await client.get("/v1/changes",
+                                        params={"after": after, "limit": config.page_size})
+            classify(response)
+            return response
+
+        body = (await with_retries(config.retry, fetch, on_retry=ctx.note_retry)).json()
+        if not isinstance(body, dict) or not isinstance(body.get("changes"), list):
+            raise ConnectorError("Trả lời của hub nguồn không phải trang thay đổi.",
+                                 "The source hub's answer is not a change page.")
+        changes = body["changes"]
+        next_cursor = int(body.get("next_cursor") or cursor)
+        groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        for change in changes:
+            record = change.get("record") or {}
+            owner, rtype = str(record.get("owner_agency")), str(record.get("type"))
+            if owner not in allowed or (types is not None and rtype not in types):
+                continue
+            key = str(record.get("source_id"))
+            group = groups.setdefault((owner, rtype), {})
+            group.pop(key, None)  # keep feed order of the last change
+            if change.get("op") in ("delete", "withdraw"):
+                group[key] = {"source_id": key, "_op": "delete"}
+            else:
+                group[key] = {**(record.get("data") or {}), "source_id": key,
+                              "visibility": record.get("visibility", "shared")}
+        new_state = {"cursor": next_cursor}
+
+        async def extra(session: AsyncSession, new_state: dict[str, Any] = new_state) -> None:
+            await save_state(session, cid, HUB_STREAM, new_state)
+
+        if groups:
+            ordered = list(groups.items())
+            for n, ((owner, rtype), items) in enumerate(ordered):
+                last = n == len(ordered) - 1
+                await ctx.ingest(rtype, list(items.values()), agency=owner,
+                                 extra=extra if last else None,
+                                 fetched=len(changes) if last else 0)
+        elif next_cursor != cursor:
+            async with ctx.hub.db.transaction() as session:
+                await ctx.fence(session)
+                ctx.counts["pages"] += 1
+                ctx.counts["fetched"] += len(changes)
+                await save_state(session, cid, HUB_STREAM, new_state)
+                await ctx.save_counts(session)
+        if not body.get("has_more") or next_cursor == cursor:
+            return
+        cursor = next_cursor
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+async def start_run(
+    hub: Hub, connector_id: str, *, owner: str | None, trigger: str, full: bool
+) -> str:
+    """Record a new run (and mark runs a dead worker left "running" as interrupted)."""
+    run_id = str(uuid.uuid4())
+    async with hub.db.transaction() as session:
+        await session.execute(
+            sa.update(ConnectorRun)
+            .where(ConnectorRun.connector_id == connector_id, ConnectorRun.status == "running")
+            .values(status="interrupted", finished_at=utcnow())
+        )
+        session.add(ConnectorRun(
+            id=run_id, connector_id=connector_id, worker=owner, trigger=trigger,
+            full_refresh=full, status="running", started_at=utcnow(), pages=0, fetched=0,
+            created=0, updated=0, unchanged=0, deleted=0, rejected=0, retries=0, errors=[],
+        ))
+    return run_id
+
+
+async def execute(
+    hub: Hub,
+    connector_id: str,
+    *,
+    owner: str | None = None,
+    trigger: str = "manual",
+    full: bool | None = None,
+    lease_seconds: float = 60.0,
+) -> dict[str, Any]:
+    """Run the connector once, record the run, and return its record (as ``run_info``)."""
+    async with hub.db.session() as session:
+        row = await get_row(session, connector_id)
+        full = row.full_refresh_requested if full is None else full
+    run_id = await start_run(hub, connector_id, owner=owner, trigger=trigger, full=full)
+    started = time.monotonic()
+    status, error = "succeeded", None
+    ctx: RunContext | None = None
+    try:
+        conn = await load(hub, connector_id)
+        ctx = RunContext(hub, conn, run_id, owner, lease_seconds)
+        async with conn.client() as client:
+            if isinstance(conn.config, RestConfig):
+                for index in range(len(conn.config.streams)):
+                    await run_rest_stream(ctx, client, index, full=full)
+            else:
+                await run_hub_feed(ctx, client)
+    except LeaseLost:
+        status, error = "interrupted", {"message_vi": "Worker khác đã nhận connector.",
+                                        "message_en": "Another worker took the connector over."}
+    except ConnectorError as exc:
+        status, error = "failed", exc.as_dict()
+    except httpx.HTTPError as exc:
+        status, error = "failed", {"message_vi": f"Lỗi mạng: {type(exc).__name__}: {exc}",
+                                   "message_en": f"Network error: {type(exc).__name__}: {exc}"}
+    except Exception as exc:  # a run never takes the worker down; the run says why
+        log.exception("connector_run_error", connector=connector_id)
+        status, error = "failed", {"message_vi": f"Lỗi: {type(exc).__name__}: {exc}",
+                                   "message_en": f"Error: {type(exc).__name__}: {exc}"}
+    duration_ms = int((time.monotonic() - started) * 1000)
+    await finish_run(hub, connector_id, run_id, ctx, status=status, error=error, full=full,
+                     owner=owner, duration_ms=duration_ms)
+    return await run_info(hub, run_id)
+
+
+async def finish_run(
+    hub: Hub, connector_id: str, run_id: str, ctx: RunContext | None, *, status: str,
+    error: dict[str, Any] | None, full: bool, owner: str | None, duration_ms: int,
+) -> None:
+    errors = list(ctx.errors) if ctx is not None else []
+    if error is not None:
+        errors.append({"source_id": None, "path": None, "code": "run_failed", **error})
+    now = utcnow()
+    async with hub.db.transaction() as session:
+        values: dict[str, Any] = {"status": status, "finished_at": now,
+                                  "duration_ms": duration_ms, "errors": errors}
+        if ctx is not None:
+            values["retries"] = ctx.counts["retries"]
+        await session.execute(
+            sa.update(ConnectorRun).where(ConnectorRun.id == run_id).values(**values))
+        row = await session.get(Connector, connector_id)
+        if row is None or (owner is not None and row.lease_owner != owner):
+            return  # deleted meanwhile, or another worker's now
+        if status == "succeeded":
+            row.failures, row.breaker_open_until = 0, None
+            if full:
+                row.full_refresh_requested = False
+            row.next_run_at = now + timedelta(seconds=row.schedule_seconds)
+        elif status == "failed":
+            row.failures += 1
+            config = validate_config(row.kind, row.config).breaker
+            if row.failures >= config.failure_threshold:
+                # Open: rest, doubling with every further failure, up to the maximum.
+                rest = min(config.open_seconds * 2 ** (row.failures - config.failure_threshold),
+                           config.max_open_seconds)
+                row.breaker_open_until = now + timedelta(seconds=rest)
+                row.next_run_at = row.breaker_open_until
+            else:
+                row.next_run_at = now + timedelta(
+                    seconds=min(row.schedule_seconds, config.open_seconds))
+        if owner is not None:
+            row.lease_owner, row.lease_until = None, None
+
+
+async def claim_connector(
+    hub: Hub, connector_id: str, owner: str, lease_seconds: float
+) -> bool:
+    """Lease one connector for ``owner`` unless someone holds it."""
+    now = utcnow()
+    async with hub.db.transaction() as session:
+        result = await session.execute(
+            sa.update(Connector)
+            .where(Connector.id == connector_id,
+                   sa.or_(Connector.lease_until.is_(None), Connector.lease_until < now))
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def run_info(hub: Hub, run_id: str) -> dict[str, Any]:
+    async with hub.db.session() as session:
+        run = await session.get(ConnectorRun, run_id)
+        assert run is not None
+        return _run_dict(run)
+
+
+def _run_dict(run: ConnectorRun) -> dict[str, Any]:
+    return {c: getattr(run, c) for c in (
+        "id", "connector_id", "worker", "trigger", "full_refresh", "status", "started_at",
+        "finished_at", "duration_ms", "pages", "fetched", "created", "updated", "unchanged",
+        "deleted", "rejected", "retries", "errors")}
+
+
+async def list_runs(hub: Hub, connector_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    async with hub.db.session() as session:
+        rows = (await session.execute(
+            sa.select(ConnectorRun).where(ConnectorRun.connector_id == connector_id)
+            .order_by(ConnectorRun.started_at.desc()).limit(limit))).scalars().all()
+    return [_run_dict(r) for r in rows]

@@ -1,0 +1,219 @@
+"""Connector definitions in the database: create, read, update, delete, and their sealed
+secrets. Services take a session from the caller and never commit (the caller's admin action
+or job owns the transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import SecretBox, load_secret_key
+from connectors._config import ConnectorConfig, Secrets, parse_config
+from hub import Conflict, Hub, InvalidInput, NotFound, Settings
+from hub._tables import utcnow
+from hub._tables_connectors import Connector
+
+_KEY_CONTEXT = b"rightshub connector secrets v1"
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """AES-GCM under ``connector_secret_key``, or under a key derived from the hub's secret
+    key (HMAC with a context of its own, so it never equals another use of that key)."""
+    if settings.connector_secret_key is not None:
+        return SecretBox(settings.connector_secret_key.get_secret_value().encode())
+    return SecretBox(hmac.new(load_secret_key(settings), _KEY_CONTEXT, hashlib.sha256).digest())
+
+
+def _aad(connector_id: str) -> bytes:
+    # Bound to the connector: a sealed blob copied onto another connector does not open.
+    return _KEY_CONTEXT + b":" + connector_id.encode()
+
+
+def seal(settings: Settings, connector_id: str, secrets: Secrets) -> str | None:
+    values = {n: getattr(secrets, n).get_secret_value() for n in secrets.names()}
+    if not values:
+        return None
+    return secret_box(settings).encrypt(json.dumps(values).encode(), context=_aad(connector_id))
+
+
+def unseal(settings: Settings, connector_id: str, sealed: str | None) -> Secrets:
+    if not sealed:
+        return Secrets()
+    raw = secret_box(settings).decrypt(sealed, context=_aad(connector_id))
+    return Secrets.model_validate(json.loads(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorInfo:
+    """What admins see of a connector: never a secret, only which ones are set."""
+
+    id: str
+    agency: str
+    name: str
+    kind: str
+    config: dict[str, Any]
+    secrets_set: list[str]
+    enabled: bool
+    schedule_seconds: int
+    next_run_at: datetime | None
+    full_refresh_requested: bool
+    failures: int
+    breaker_open_until: datetime | None
+    running: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def info_of(row: Connector, settings: Settings) -> ConnectorInfo:
+    try:
+        names = unseal(settings, row.id, row.secrets).names()
+    except Exception:  # a changed key: say nothing is usable rather than fail the list
+        names = []
+    now = utcnow()
+    return ConnectorInfo(
+        id=row.id, agency=row.agency, name=row.name, kind=row.kind, config=row.config,
+        secrets_set=names, enabled=row.enabled, schedule_seconds=row.schedule_seconds,
+        next_run_at=row.next_run_at, full_refresh_requested=row.full_refresh_requested,
+        failures=row.failures, breaker_open_until=row.breaker_open_until,
+        running=row.lease_until is not None and row.lease_until > now,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def validate_config(kind: str, config: Any) -> ConnectorConfig:
+    """The definition, or a 400 naming what is wrong."""
+    try:
+        return parse_config(kind, config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"Cấu hình connector không hợp lệ tại {where}: {first['msg']}",
+            f"Invalid connector configuration at {where}: {first['msg']}",
+        ) from None
+    except ValueError as exc:
+        raise InvalidInput(f"Cấu hình connector không hợp lệ: {exc}",
+                           f"Invalid connector configuration: {exc}") from None
+
+
+async def create_connector(
+    hub: Hub,
+    session: AsyncSession,
+    *,
+    agency: str,
+    name: str,
+    kind: str,
+    config: dict[str, Any],
+    secrets: Secrets | None = None,
+    schedule_seconds: int = 3600,
+    enabled: bool = True,
+    connector_id: str | None = None,
+    created_by: str | None = None,
+) -> ConnectorInfo:
+    parsed = validate_config(kind, config)
+    graph = await hub.catalog.agencies()
+    if not graph.exists(agency):
+        raise InvalidInput(f"Cơ quan {agency} không có trong danh mục.",
+                           f"Agency {agency} is not in the registry.")
+    connector_id = connector_id or f"con-{uuid.uuid4().hex[:12]}"
+    if await session.get(Connector, connector_id) is not None:
+        raise Conflict(f"Đã có connector {connector_id}.",
+                       f"Connector {connector_id} already exists.")
+    now = utcnow()
+    row = Connector(
+        id=connector_id, agency=agency, name=name, kind=kind,
+        config=parsed.model_dump(mode="json", by_alias=True),
+        secrets=seal(hub.settings, connector_id, secrets or Secrets()),
+        enabled=enabled, schedule_seconds=schedule_seconds, next_run_at=now,
+        full_refresh_requested=False, failures=0, created_at=now, updated_at=now,
+        created_by=created_by,
+    )
+    session.add(row)
+    await session.flush()
+    return info_of(row, hub.settings)
+
+
+async def get_row(session: AsyncSession, connector_id: str) -> Connector:
+    row = await session.get(Connector, connector_id)
+    if row is None:
+        raise NotFound(f"Không có connector {connector_id}.", f"Unknown connector {connector_id}.")
+    return row
+
+
+async def get_connector(hub: Hub, connector_id: str) -> ConnectorInfo:
+    async with hub.db.session() as session:
+        return info_of(await get_row(session, connector_id), hub.settings)
+
+
+async def list_connectors(hub: Hub, *, agency: str | None = None) -> list[ConnectorInfo]:
+    stmt = sa.select(Connector).order_by(Connector.agency, Connector.id)
+    if agency is not None:
+        stmt = stmt.where(Connector.agency == agency)
+    async with hub.db.session() as session:
+        rows = (await session.execute(stmt)).scalars().all()
+    return [info_of(r, hub.settings) for r in rows]
+
+
+async def update_connector(
+    hub: Hub,
+    session: AsyncSession,
+    connector_id: str,
+    *,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    secrets: Secrets | None = None,
+    schedule_seconds: int | None = None,
+    enabled: bool | None = None,
+) -> ConnectorInfo:
+    """Change what is given; ``secrets`` replaces the named ones and keeps the others."""
+    row = await get_row(session, connector_id)
+    if config is not None:
+        row.config = validate_config(row.kind, config).model_dump(mode="json", by_alias=True)
+    if secrets is not None:
+        current = unseal(hub.settings, row.id, row.secrets)
+        merged = Secrets.model_validate(
+            {**{n: getattr(current, n).get_secret_value() for n in current.names()},
+             **{n: getattr(secrets, n).get_secret_value() for n in secrets.names()}}
+        )
+        row.secrets = seal(hub.settings, row.id, merged)
+    if name is not None:
+        row.name = name
+    if schedule_seconds is not None:
+        row.schedule_seconds = schedule_seconds
+    if enabled is not None:
+        row.enabled = enabled
+        if enabled:
+            row.failures, row.breaker_open_until = 0, None
+    row.updated_at = utcnow()
+    await session.flush()
+    return info_of(row, hub.settings)
+
+
+async def delete_connector(session: AsyncSession, connector_id: str) -> None:
+    row = await get_row(session, connector_id)
+    await session.delete(row)
+
+
+async def request_run(
+    hub: Hub, session: AsyncSession, connector_id: str, *, full_refresh: bool = False
+) -> ConnectorInfo:
+    """Make the connector due now (the worker picks it up within a poll interval)."""
+    row = await get_row(session, connector_id)
+    row.next_run_at = utcnow()
+    row.breaker_open_until = None
+    if full_refresh:
+        row.full_refresh_requested = True
+    await session.flush()
+    return info_of(row, hub.settings)

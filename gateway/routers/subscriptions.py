@@ -1,0 +1,271 @@
+"""Push subscriptions under ``/v1/admin/subscriptions``: thin handlers over
+``connectors._subscriptions`` (tenancy and audit happen there, shared with the console).
+
+A hub admin manages every agency's subscriptions; an agency admin only its own agency's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr
+
+from connectors import _subscriptions as service
+from gateway._admin_wire import _Body
+from gateway._json import JSON
+from gateway.deps import Admin, HubDep
+from gateway.routers.records import PROBLEMS
+
+router = APIRouter(
+    prefix="/admin/subscriptions",
+    tags=["Subscriptions (push)"],
+    responses={**{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404)},
+               429: {**PROBLEMS[400], "description": "Too many requests"}},
+)
+
+SubscriptionId = Annotated[str, PathParam(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
+AgencyQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
+AgencyCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+MAX_SEQ = 2**63 - 1
+Url = Annotated[AnyHttpUrl, Field(description="http(s) URL; production requires https")]
+
+
+# --- wire models -----------------------------------------------------------------------------
+
+
+class SubscriptionCreate(_Body):
+    agency: AgencyCode
+    name: str = Field(min_length=1, max_length=300)
+    endpoint_url: Url
+    record_types: list[Code] | None = Field(default=None, max_length=20,
+                                            description="None: every record type")
+    owner_agencies: list[AgencyCode] | None = Field(
+        default=None, max_length=200,
+        description="Only records of these agencies (and those they succeeded); None: all")
+    themes: list[Code] | None = Field(default=None, max_length=100,
+                                      description="Only records with one of these themes")
+    auth_kind: Literal["hmac", "oauth2"] = "hmac"
+    secret: SecretStr | None = Field(
+        default=None, min_length=32, max_length=500,
+        description="hmac: the signing secret (generated and shown once when omitted); "
+                    "oauth2: the client secret")
+    token_url: Url | None = None
+    oauth_client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    oauth_scope: str | None = Field(default=None, max_length=300)
+    deliver_from: Literal["now", "beginning"] = "now"
+
+
+class SubscriptionUpdate(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    endpoint_url: Url | None = None
+    record_types: list[Code] | None = Field(default=None, max_length=20)
+    owner_agencies: list[AgencyCode] | None = Field(default=None, max_length=200)
+    themes: list[Code] | None = Field(default=None, max_length=100)
+    active: bool | None = None
+    secret: SecretStr | None = Field(default=None, min_length=32, max_length=500)
+    token_url: Url | None = None
+    oauth_client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    oauth_scope: str | None = Field(default=None, max_length=300)
+
+
+class ReplayRequest(_Body):
+    after: int = Field(ge=0, le=2**63 - 1, description="A change-feed cursor")
+
+
+class RedeliverRequest(_Body):
+    seqs: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        default=None, max_length=1000, description="None: every dead letter")
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    agency: str
+    name: str
+    endpoint_url: str
+    record_types: list[str] | None
+    owner_agencies: list[str] | None
+    themes: list[str] | None
+    auth_kind: str
+    token_url: str | None
+    oauth_client_id: str | None
+    oauth_scope: str | None
+    active: bool
+    position: int = Field(description="The last change-feed seq handled")
+    attempts: int = Field(description="Failed attempts of the batch being delivered")
+    next_attempt_at: datetime
+    last_error: str | None
+    last_delivered_at: datetime | None
+    delivered_events: int
+    dead_letters: int
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret: str | None = Field(description="The generated HMAC secret, shown once")
+
+
+class SubscriptionListOut(BaseModel):
+    items: list[SubscriptionOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    at: datetime
+    delivery_id: str
+    first_seq: int
+    last_seq: int
+    events: int
+    attempt: int
+    outcome: Literal["delivered", "failed", "dead_lettered"]
+    redelivery: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class DeadLetterOut(BaseModel):
+    seq: int
+    event_id: str
+    record_id: str
+    record_type: str
+    op: str
+    attempts: int
+    last_error: str | None
+    dead_at: datetime
+    status: Literal["dead", "redeliver", "redelivered"]
+    redelivery_requested_by: str | None
+    redelivered_at: datetime | None
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class RedeliverOut(BaseModel):
+    requested: int
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def _fields(body: _Body) -> dict[str, Any]:
+    values = body.model_dump(exclude_unset=True)
+    for key in ("endpoint_url", "token_url"):
+        if values.get(key) is not None:
+            values[key] = str(values[key])
+    if values.get("secret") is not None:
+        values["secret"] = values["secret"].get_secret_value()
+    return values
+
+
+@router.post("", summary="Subscribe an agency endpoint to changes (HMAC secret shown once)",
+             status_code=201, response_model=SubscriptionCreated)
+async def create(body: SubscriptionCreate, principal: Admin, hub: HubDep) -> JSON:
+    created = await service.create_subscription(hub, principal, **_fields(body))
+    return JSON({**created.subscription.as_dict(), "secret": created.secret}, status_code=201,
+                headers={"Cache-Control": "no-store"})
+
+
+@router.get("", summary="List subscriptions", response_model=SubscriptionListOut)
+async def list_(principal: Admin, hub: HubDep, agency: AgencyQuery = None) -> JSON:
+    items = await service.list_subscriptions(hub, principal, agency=agency)
+    return JSON({"items": [i.as_dict() for i in items]})
+
+
+@router.get("/{subscription_id}", summary="One subscription and its delivery state",
+            response_model=SubscriptionOut)
+async def get(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) -> JSON:
+    return JSON((await service.get_subscription(hub, principal, subscription_id)).as_dict())
+
+
+@router.patch("/{subscription_id}", summary="Change endpoint, filters, credentials or active",
+              response_model=SubscriptionOut)
+async def update(
+    subscription_id: SubscriptionId, body: SubscriptionUpdate, principal: Admin, hub: HubDep
+) -> JSON:
+    info = await service.update_subscription(hub, principal, subscription_id, **_fields(body))
+    return JSON(info.as_dict())
+
+
+@router.delete("/{subscription_id}", summary="Delete a subscription", status_code=204)
+async def delete(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) -> Response:
+    await service.delete_subscription(hub, principal, subscription_id)
+    return Response(status_code=204)
+
+
+@router.post("/{subscription_id}/secret", summary="Rotate the HMAC secret (shown once)",
+             response_model=SubscriptionCreated)
+async def rotate_secret(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) -> JSON:
+    created = await service.rotate_subscription_secret(hub, principal, subscription_id)
+    return JSON({**created.subscription.as_dict(), "secret": created.secret},
+                headers={"Cache-Control": "no-store"})
+
+
+@router.post("/{subscription_id}/replay", summary="Deliver again every change after a cursor",
+             response_model=SubscriptionOut)
+async def replay(
+    subscription_id: SubscriptionId, body: ReplayRequest, principal: Admin, hub: HubDep
+) -> JSON:
+    info = await service.replay_subscription(hub, principal, subscription_id, after=body.after)
+    return JSON(info.as_dict())
+
+
+@router.get("/{subscription_id}/deliveries", summary="Delivery attempts, newest first",
+            response_model=DeliveryPage)
+async def deliveries(
+    subscription_id: SubscriptionId,
+    principal: Admin,
+    hub: HubDep,
+    outcome: Annotated[Literal["delivered", "failed", "dead_lettered"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]+$")] = None,
+) -> JSON:
+    items, next_cursor = await service.list_deliveries(
+        hub, principal, subscription_id, limit=limit, outcome=outcome,
+        before=None if cursor is None else min(int(cursor), MAX_SEQ),
+    )
+    return JSON({"items": items, "next_cursor": None if next_cursor is None
+                 else str(next_cursor)})
+
+
+@router.get("/{subscription_id}/dead-letters", summary="Events that exhausted their attempts",
+            response_model=DeadLetterPage)
+async def dead_letters(
+    subscription_id: SubscriptionId,
+    principal: Admin,
+    hub: HubDep,
+    status: Annotated[Literal["dead", "redeliver", "redelivered"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]+$")] = None,
+) -> JSON:
+    items, next_cursor = await service.list_dead_letters(
+        hub, principal, subscription_id, status=status, limit=limit,
+        after=None if cursor is None else min(int(cursor), MAX_SEQ),
+    )
+    return JSON({"items": items, "next_cursor": None if next_cursor is None
+                 else str(next_cursor)})
+
+
+@router.post("/{subscription_id}/dead-letters/redeliver",
+             summary="Redeliver dead letters (all, or the listed seqs)",
+             response_model=RedeliverOut)
+async def redeliver(
+    subscription_id: SubscriptionId, principal: Admin, hub: HubDep,
+    body: RedeliverRequest | None = None,
+) -> JSON:
+    count = await service.redeliver_dead_letters(
+        hub, principal, subscription_id, seqs=None if body is None else body.seqs
+    )
+    return JSON({"requested": count})
