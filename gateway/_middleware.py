@@ -108,7 +108,7 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_ndjson(scope):
+        if scope["type"] != "http" or _is_ndjson(scope) or _is_file_upload(scope):
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
@@ -130,6 +130,15 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+# File uploads of the product archive stream to disk under their own limits
+# (archive_max_file_bytes, archive_simple_upload_max_bytes), enforced by their routes.
+_FILE_UPLOAD = re.compile(r"^/v1/(uploads(/[^/]+)?|records/[^/]+/files)$")
+
+
+def _is_file_upload(scope: Scope) -> bool:
+    return scope["method"] in ("POST", "PATCH") and bool(_FILE_UPLOAD.match(scope["path"]))
+
 
 def _is_ndjson(scope: Scope) -> bool:
     content_type = dict(scope["headers"]).get(b"content-type", b"")

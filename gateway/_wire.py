@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas import RecordEnvelope
+from schemas import FileMeta, RecordEnvelope
 
 
 class _Out(BaseModel):
@@ -35,6 +35,7 @@ class ChangedRecord(_Out):
     visibility: Literal["private", "shared", "public"]
     provenance: dict[str, Any]
     data: dict[str, Any]
+    files: list[FileMeta] = Field(default=[], description="The version's archived files.")
 
 
 class Change(_Out):

@@ -27,6 +27,20 @@ class Provenance(_Out):
     batch: str | None = None
 
 
+class FileMeta(_Out):
+    """A file of the product archive attached to a record (the bytes are served at
+    ``/v1/files/{id}/content`` under the record's access policy)."""
+
+    id: UUID
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    media_type: str = Field(description="Checked from the file's bytes, not taken on trust.")
+    name: str = Field(description="The original file name (metadata only).")
+    language: str | None = None
+    role: Literal["main", "cover", "subtitles", "slides", "transcript"]
+    attached_at: datetime
+
+
 class RecordEnvelope(_Out):
     """A stored record as the hub serves it: hub-owned fields plus the agency's `data`."""
 
@@ -42,6 +56,9 @@ class RecordEnvelope(_Out):
     visibility: Visibility
     provenance: Provenance
     data: dict[str, Any]
+    files: list[FileMeta] = Field(
+        default=[], description="The record's archived files (empty for a deleted record)."
+    )
 
 
 class Rejection(_Out):

@@ -36,6 +36,7 @@ from hub import (
     StoredAnswer,
     UnsupportedMediaType,
     ValidationFailed,
+    current_file_lists,
     decode_json,
     envelope,
     etag_for,
@@ -227,7 +228,9 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         page = await list_records(
             session, principal, graph, name, flt, limit=size, cursor=cursor
         )
-        return JSON({"items": [envelope(r) for r in page.items], "next_cursor": page.next_cursor})
+        files = await current_file_lists(session, [r.id for r in page.items])
+        return JSON({"items": [envelope(r, files[r.id]) for r in page.items],
+                     "next_cursor": page.next_cursor})
 
     @router.get(
         "/{source_id:path}",
@@ -258,7 +261,8 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         etag = etag_for(record.version, record.content_hash)
         if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
             return Response(status_code=304, headers={"ETag": etag})
-        return JSON(envelope(record), headers={"ETag": etag})
+        files = (await current_file_lists(session, [record.id]))[record.id]
+        return JSON(envelope(record, files), headers={"ETag": etag})
 
     @router.put(
         "/{source_id:path}",
@@ -321,8 +325,9 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
             if record is not None:
                 break
         assert record is not None
+        files = (await current_file_lists(session, [record.id]))[record.id]
         return JSON(
-            envelope(record),
+            envelope(record, files),
             status_code=201 if summary.created else 200,
             headers={"ETag": etag_for(record.version, record.content_hash)},
         )

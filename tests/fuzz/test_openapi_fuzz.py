@@ -42,6 +42,8 @@ PROBLEM_KEYS = ("type", "title", "detail", "title_vi", "title_en", "detail_vi", 
 # The document is the same for every backend (tests/test_contracts.py keeps openapi/ equal to
 # it); each backend gets its own app, passed to every call.
 schema = schemathesis.openapi.from_dict(create_app(Settings(environment="test")).openapi())
+# tus PATCH bodies (the product archive's resumable uploads) are raw bytes.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 
 @pytest.fixture(scope="module")
