@@ -1,5 +1,6 @@
-"""Generated contracts in ``openapi/``: the OpenAPI document and the data standard's JSON
-Schemas. ``rightshub export-contracts`` writes them; a test fails when they drift."""
+"""Generated contracts in ``openapi/``: the OpenAPI document, the GraphQL schema (SDL) and
+the data standard's JSON Schemas. ``rightshub export-contracts`` writes them; a test fails
+when they drift."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ def _dump(document: Any) -> bytes:
 def render_contracts() -> dict[str, bytes]:
     """Relative path -> file content, deterministic."""
     from gateway.app import create_app
+    from gateway.graphql import print_sdl
 
     app = create_app(Settings(environment="test"))
     files = {"openapi.json": _dump(app.openapi())}
     for name, schema in schemas.export_json_schemas().items():
         files[f"json-schema/{name}"] = _dump(schema)
+    files["schema.graphql"] = print_sdl().encode()
     return files
 
 

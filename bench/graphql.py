@@ -1,0 +1,232 @@
+"""GraphQL: 50 products with their agencies, at 64 connections with wrk (2 threads), through
+the hub's ``/graphql`` (one server process), beside the same page through the hub's REST
+(``GET /v1/products?limit=50``) and through PostGraphile v5 pointed at the same PostgreSQL
+tables, in the same run: the three are measured in turn, 3 rounds of 3 s each, and the
+medians reported (the machine's load changes by the minute; each round sees the same).
+
+PostGraphile is installed from npm into ``bench/.cache/postgraphile`` on first use (the
+machine's Node 20 needs a ``Promise.withResolvers`` polyfill, loaded with ``node --require``;
+its driver needs the PostgreSQL user named in the connection string). It exposes the tables
+as they are: the product fields live in the ``data`` JSONB column, the agency comes through
+the ``records.owner_agency`` foreign key. It applies none of the hub's visibility rules (no
+row-level security is defined); the hub's two endpoints do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench import _bulk
+from bench import _common as c
+from bench.read import _ms
+
+DB = "rightshub_bench_graphql"
+ROWS = 2_000
+CONNECTIONS = 64
+THREADS = 2
+DURATION = int(os.environ.get("BENCH_GRAPHQL_SECONDS", "3"))  # per endpoint and round
+ROUNDS = 3
+WARMUP = 2
+POSTGRAPHILE_VERSION = "5.1.5"
+PG_DIR = c.CACHE / "postgraphile"
+
+HUB_QUERY = """{ products(first: 50) { nodes { id sourceId title kind publisher
+  publicationYear languages themes updatedAt agency { code name } } } }"""
+# ``deleted`` has no index, so PostGraphile offers no condition on it; the bench rows are
+# all live, so both queries read the same 50 rows.
+PG_QUERY = """{ allRecords(first: 50, condition: {recordType: "products"}, orderBy: SEQ_DESC) {
+  nodes { rowId sourceId title kind data updatedAt agencyByOwnerAgency { code name } } } }"""
+
+POLYFILL = """// Node 20 lacks Promise.withResolvers (Node 22+), which PostGraphile 5 calls.
+if (typeof Promise.withResolvers !== "function") {
+  Promise.withResolvers = function () {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+"""
+CONFIG = """// Written by bench/graphql.py: PostGraphile's own defaults (the Amber preset).
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+export default {
+  extends: [PostGraphileAmberPreset],
+  grafserv: { graphiql: false, watch: false },
+};
+"""
+
+
+def ensure_postgraphile() -> Path:
+    """``npm install postgraphile@VERSION`` into the cache once; returns its CLI script."""
+    cli = PG_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
+    PG_DIR.mkdir(parents=True, exist_ok=True)
+    (PG_DIR / "polyfill.cjs").write_text(POLYFILL)
+    (PG_DIR / "graphile.config.mjs").write_text(CONFIG)
+    installed = PG_DIR / "node_modules" / "postgraphile" / "package.json"
+    if not installed.is_file() or orjson.loads(installed.read_bytes())["version"] \
+            != POSTGRAPHILE_VERSION:
+        c.console.print(f"installing postgraphile@{POSTGRAPHILE_VERSION} from npm into "
+                        f"{PG_DIR.relative_to(c.ROOT)}")
+        if not (PG_DIR / "package.json").is_file():
+            (PG_DIR / "package.json").write_text(
+                '{"name": "rightshub-bench-postgraphile", "private": true}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+                        f"postgraphile@{POSTGRAPHILE_VERSION}"], cwd=PG_DIR, check=True)
+    return cli
+
+
+@contextlib.contextmanager
+def postgraphile(database_url: str) -> Iterator[str]:
+    cli = ensure_postgraphile()
+    port = c.free_port()
+    log = c.CACHE / f"postgraphile-{port}.log"
+    cmd = ["node", "--require", str(PG_DIR / "polyfill.cjs"), str(cli),
+           "-C", str(PG_DIR / "graphile.config.mjs"), "-c", database_url, "-s", "public",
+           "--host", "127.0.0.1", "--port", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=PG_DIR, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "NODE_ENV": "production"},
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"postgraphile exited ({proc.returncode}); see {log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.post(url, json={"query": "{ __typename }"}, timeout=2).status_code \
+                        == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"postgraphile not ready after 60 s; see {log}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _post_script(name: str, query: str) -> Path:
+    body = orjson.dumps({"query": query}).decode()
+    script = c.CACHE / f"wrk-{name}.lua"
+    script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f"wrk.body = {orjson.dumps(body).decode()}\n")
+    return script
+
+
+def wrk(url: str, headers: dict[str, str], script: Path | None, seconds: int) -> dict[str, Any]:
+    """wrk with its default 2 s time-out (time-outs counted and reported, not hidden)."""
+    cmd = [c.ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+           "--timeout", "2s"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    result: dict[str, Any] = {"req_per_s": round(float(found.group(1))) if found else None}
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        result[f"p{pct}_ms"] = round(_ms(m.group(1)), 1) if m else None
+    timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["timeouts"] = int(timeouts.group(1)) if timeouts else 0
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return result
+
+
+def _check(url: str, headers: dict[str, str], query: str | None, path: list[str]) -> int:
+    """One request by hand: 50 items must come back; returns the response size."""
+    response = (httpx.post(url, json={"query": query}, headers=headers, timeout=30) if query
+                else httpx.get(url, headers=headers, timeout=30))
+    response.raise_for_status()
+    body = response.json()
+    assert not body.get("errors"), body.get("errors")
+    for key in path:
+        body = body[key]
+    assert len(body) == 50, f"{url}: {len(body)} items"
+    return len(response.content)
+
+
+def _combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median req/s, p50 and p99 over the rounds; time-outs and non-2xx answers summed."""
+    out: dict[str, Any] = {
+        key: c.median([r[key] for r in rounds if r[key] is not None])
+        for key in ("req_per_s", "p50_ms", "p99_ms")
+    }
+    out["req_per_s_rounds"] = [r["req_per_s"] for r in rounds]
+    out["timeouts"] = sum(r["timeouts"] for r in rounds)
+    out["non_2xx"] = sum(r["non_2xx"] for r in rounds)
+    return out
+
+
+def run() -> dict[str, Any]:
+    c.console.rule(f"graphql: 50 products with their agencies, wrk {THREADS} threads × "
+                   f"{CONNECTIONS} connections, {ROUNDS} rounds of {DURATION} s each")
+    c.ensure_wrk()
+    ensure_postgraphile()
+    url = c.recreate_pg_database(DB)
+    c.fresh_hub_database(url)
+    load = _bulk.load(url, ROWS, log=lambda *_: None)
+    results: dict[str, Any] = {"rows_in_table": ROWS, "connections": CONNECTIONS,
+                               "threads": THREADS, "seconds_per_round": DURATION,
+                               "rounds": ROUNDS, "load": load,
+                               "hub_query": HUB_QUERY, "postgraphile_query": PG_QUERY,
+                               "postgraphile_version": POSTGRAPHILE_VERSION, "runs": {}}
+    runs = results["runs"]
+    auth = c.auth_headers()
+    try:
+        # All three servers run side by side and are measured in turn, round after round: on
+        # a shared machine the load changes by the minute, and each round sees the same load.
+        with c.hub_server(url, workers=1) as (base, _pid), postgraphile(url) as pg_url:
+            targets = {
+                "hub_graphql": (f"{base}/graphql", auth, _post_script("hub", HUB_QUERY),
+                                HUB_QUERY, ["data", "products", "nodes"]),
+                "hub_rest": (f"{base}/v1/products?limit=50", auth, None, None, ["items"]),
+                "postgraphile": (pg_url, {}, _post_script("pg", PG_QUERY), PG_QUERY,
+                                 ["data", "allRecords", "nodes"]),
+            }
+            sizes = {k: _check(t[0], t[1], t[3], t[4]) for k, t in targets.items()}
+            for target_url, headers, script, _q, _p in targets.values():
+                wrk(target_url, headers, script, WARMUP)
+            measured: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
+            for _ in range(ROUNDS):
+                for key, (target_url, headers, script, _q, _p) in targets.items():
+                    measured[key].append(wrk(target_url, headers, script, DURATION))
+            for key, rounds in measured.items():
+                runs[key] = _combine(rounds)
+    finally:
+        c.drop_pg_database(DB)
+    results["response_bytes"] = sizes
+    results["ratio_hub_graphql_to_postgraphile"] = round(
+        runs["hub_graphql"]["req_per_s"] / runs["postgraphile"]["req_per_s"], 2)
+    labels = {"hub_graphql": "hub POST /graphql (Strawberry)",
+              "hub_rest": "hub GET /v1/products?limit=50",
+              "postgraphile": f"PostGraphile {POSTGRAPHILE_VERSION} (Node, 1 process)"}
+    rows = [(label, runs[k]["req_per_s"], runs[k]["p50_ms"], runs[k]["p99_ms"],
+             runs[k]["timeouts"], runs[k]["non_2xx"], sizes[k]) for k, label in labels.items()]
+    c.print_table("graphql: 50 products with their agencies, one server process each",
+                  ["endpoint", "req/s", "p50 ms", "p99 ms", "time-outs", "non-2xx",
+                   "bytes"], rows)
+    c.console.print(f"hub GraphQL / PostGraphile: "
+                    f"{results['ratio_hub_graphql_to_postgraphile']} (goal ≥ 1)")
+    c.write_results("graphql", results)
+    return results
+
+
+def main(args: argparse.Namespace) -> None:
+    run()

@@ -1,0 +1,421 @@
+"""Query and Mutation roots, and the schema with its limits.
+
+Every root field checks the caller's scope through the one policy (``auth._policy``):
+``records:read`` for queries, ``records:write`` for mutations. Nested fields are only reached
+through a root field, and every record they return passes the same visibility rule as REST
+(``hub._query.visible_to``): lists, relations and node(id:) alike.
+
+No ``from __future__ import annotations``: resolvers are built per record type at import time
+and their annotations must be the generated classes themselves.
+"""
+
+import re
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+import schemas
+from auth._policy import RECORDS_READ, RECORDS_WRITE
+from gateway.graphql._context import Context
+from gateway.graphql._errors import is_unexpected, log_errors
+from gateway.graphql._fast import FastExecutionContext
+from gateway.graphql._lists import (
+    CODE,
+    HEADER_TEXT,
+    KEY_TEXT,
+    RecordFilterInput,
+    check,
+    enum_value,
+    list_page,
+    record_filter,
+)
+from gateway.graphql._loaders import read_session, record_source
+from gateway.graphql._scalars import SCALARS, Date
+from gateway.graphql._standard import input_part_types, input_to_data, record_input_type, type_name
+from gateway.graphql._types import (
+    RECORD_OBJECTS,
+    Agency,
+    Bucket,
+    Connection,
+    ImportSummary,
+    Node,
+    Programme,
+    Record,
+    RecordTypeArg,
+    Vocabulary,
+    default_resolver,
+)
+from gateway.routers.reference import _vocabularies
+from hub import (
+    IdempotencyRequest,
+    InvalidInput,
+    PayloadTooLarge,
+    RecordFilter,
+    Settings,
+    StoredAnswer,
+    count_by,
+    count_records,
+    get_record,
+    get_record_by_id,
+    request_hash,
+)
+from hub._programme import programme_progress
+
+Info = strawberry.Info[Context, None]
+CACHE_SIZE = 256  # distinct documents kept parsed and validated (bounded: texts are untrusted)
+def _list_field(record_type: schemas.RecordType) -> Any:
+    cls = RECORD_OBJECTS[record_type.name]
+
+    async def resolve(
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: RecordFilterInput | None = None,
+    ) -> Connection[cls]:  # type: ignore[valid-type]
+        return await list_page(info, record_type.name, first, after, record_filter(filter))  # type: ignore[return-value]
+
+    return strawberry.field(
+        resolver=resolve,
+        description=f"{record_type.label_en} ({record_type.label_vi}), newest change first; "
+        f"`first` up to the configured page cap, `after` = a cursor from this list.",
+    )
+
+
+# --- agencies, vocabularies, aggregates -----------------------------------------------------
+
+
+@strawberry.type(description="Record counts for dashboards, under the same visibility and "
+                 "filters as the lists; only the groupings asked for are computed.")
+class RecordStats:
+    record_type: strawberry.Private[str | None]
+    flt: strawberry.Private[RecordFilter]
+
+    async def _by(self, info: Info, dimension: Any) -> list[Bucket]:
+        context = info.context
+        async with read_session(context.hub) as session:
+            return await count_by(session, context.principal, context.graph,  # type: ignore[return-value]
+                                  self.record_type, self.flt, dimension, today=context.today)
+
+    @strawberry.field(description="How many records match.")
+    async def total(self, info: Info) -> int:
+        context = info.context
+        async with read_session(context.hub) as session:
+            return await count_records(session, context.principal, context.graph,
+                                       self.record_type, self.flt)
+
+    @strawberry.field(description="By record type.")
+    async def by_type(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "type")
+
+    @strawberry.field(description="By kind (product kind, event kind, training form...).")
+    async def by_kind(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "kind")
+
+    @strawberry.field(description="By agency in force today (former agencies rolled up).")
+    async def by_agency(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "agency")
+
+    @strawberry.field(description="By content theme (a record counts once per theme).")
+    async def by_theme(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "theme")
+
+    @strawberry.field(description="By language (a record counts once per language).")
+    async def by_language(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "language")
+
+    @strawberry.field(description="By month of the record's primary date (YYYY-MM).")
+    async def by_month(self, info: Info) -> list[Bucket]:
+        return await self._by(info, "month")
+
+
+def _vocabulary_source(found: dict[str, Any]) -> dict[str, Any]:
+    name = found["name"]
+    return {**found, "id": f"vocabulary:{name}", "_kind": "vocabulary",
+            "terms": [{**t, "vocabulary": name} for t in found["terms"]]}
+
+
+Vocabulary.is_type_of = classmethod(  # type: ignore[attr-defined]
+    lambda cls, obj, _info: type(obj) is dict and obj.get("_kind") == "vocabulary"
+)
+Vocabulary.__strawberry_definition__.is_type_of = Vocabulary.is_type_of  # type: ignore[attr-defined]
+
+
+async def _vocabulary(info: Info, name: str) -> dict[str, Any] | None:
+    info.context.require(RECORDS_READ)
+    check(name, CODE, "name")
+    async with read_session(info.context.hub) as session:
+        found = await _vocabularies(session, name)
+    return _vocabulary_source(found[0]) if found else None
+
+
+def _query_fields() -> dict[str, Any]:
+    return {
+        (type_name(rt)[0].lower() + type_name(rt)[1:] + "s"
+         if rt.name != "training-courses" else "trainingCourses"): _list_field(rt)
+        for rt in schemas.RECORD_TYPES.values()
+    }
+
+
+@strawberry.type
+class _QueryBase:
+    @strawberry.field(description="Any object by its global id: a record's id (UUID), "
+                      "agency:<code> or vocabulary:<name>. Null when not found or not visible.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        context = info.context
+        context.require(RECORDS_READ)
+        text = str(id)
+        if text.startswith("agency:"):
+            return context.graph.agencies.get(text[7:])  # type: ignore[return-value]
+        if text.startswith("vocabulary:"):
+            return await _vocabulary(info, text[11:])  # type: ignore[return-value]
+        try:
+            record_id = str(uuid.UUID(text))
+        except ValueError:
+            return None
+        async with read_session(context.hub) as session:
+            found = await get_record_by_id(session, context.principal, context.graph, record_id)
+        return None if found is None or found.deleted else record_source(found)  # type: ignore[return-value]
+
+    @strawberry.field(description="One record by its type and the agency's own id "
+                      "(agency: the owner, default the caller's agency).")
+    async def record(
+        self, info: Info, type: RecordTypeArg, source_id: str, agency: str | None = None
+    ) -> Record | None:  # type: ignore[valid-type]
+        context = info.context
+        context.require(RECORDS_READ)
+        check(agency, CODE, "agency")
+        async with read_session(context.hub) as session:
+            found = await get_record(
+                session, context.principal, context.graph, enum_value(type),
+                owner=agency or context.principal.agency, source_id=schemas.nfc(source_id),
+            )
+        return None if found is None or found.deleted else record_source(found)
+
+    @strawberry.field(description="The agency registry as of a date (default today).")
+    def agencies(
+        self, info: Info, as_of: Date | None = None, include_former: bool = False,
+        level: str | None = None,
+    ) -> list[Agency]:
+        context = info.context
+        context.require(RECORDS_READ)
+        graph = context.graph
+        day: date = as_of or context.today  # type: ignore[assignment]
+        chosen = graph.agencies.values() if include_former else graph.as_of(day)
+        return [a for a in sorted(chosen, key=lambda a: (a.level, a.code))  # type: ignore[misc]
+                if level is None or a.level == level]
+
+    @strawberry.field(description="One agency, with its predecessors and successors.")
+    def agency(self, info: Info, code: str) -> Agency | None:
+        info.context.require(RECORDS_READ)
+        return info.context.graph.agencies.get(code)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every vocabulary with its terms.")
+    async def vocabularies(self, info: Info) -> list[Vocabulary]:
+        info.context.require(RECORDS_READ)
+        async with read_session(info.context.hub) as session:
+            return [_vocabulary_source(v) for v in await _vocabularies(session, None)]  # type: ignore[misc]
+
+    @strawberry.field(description="One vocabulary by name (theme, language, product_kind...).")
+    async def vocabulary(self, info: Info, name: str) -> Vocabulary | None:
+        return await _vocabulary(info, name)  # type: ignore[return-value]
+
+    @strawberry.field(description="Aggregates for dashboards: counts by type, kind, agency "
+                      "(rolled up), theme, language and month, with the list filters.")
+    def stats(
+        self, info: Info, type: RecordTypeArg | None = None,
+        filter: RecordFilterInput | None = None,
+    ) -> RecordStats:
+        info.context.require(RECORDS_READ)
+        return RecordStats(record_type=enum_value(type) if type is not None else None,
+                           flt=record_filter(filter))
+
+    @strawberry.field(description="Progress against the programme's targets (Decision "
+                      "1079/QĐ-TTg), for a year and an agency (rolled up), over what the "
+                      "caller may read.")
+    async def programme(
+        self, info: Info, year: int | None = None, agency: str | None = None
+    ) -> Programme:
+        context = info.context
+        context.require(RECORDS_READ)
+        if year is not None and not _year_ok(year):
+            raise InvalidInput("Năm không hợp lệ (1945–2100).", "Invalid year (1945–2100).")
+        if agency is not None and not context.graph.exists(agency):
+            raise InvalidInput(f"Cơ quan {agency} không có trong danh mục.",
+                               f"Agency {agency} is not in the registry.")
+        return await programme_progress(  # type: ignore[return-value]
+            context.hub, year=year, agency=agency, principal=context.principal,
+            today=context.today,
+        )
+
+
+def _year_ok(year: int) -> bool:
+    return 1945 <= year <= 2100
+
+
+Query: Any = strawberry.type(
+    type("Query", (_QueryBase,), _query_fields()),
+    description="Read the shared data: every record type, agencies, vocabularies, aggregates.",
+)
+
+
+# --- mutations ------------------------------------------------------------------------------
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    return result.body if isinstance(result, StoredAnswer) else result.as_dict()  # type: ignore[no-any-return]
+
+
+async def _ingest(
+    info: Info, record_type: str, items: list[Any], *, dry_run: bool = False,
+    if_match: str | None = None, idempotency_key: str | None = None, action: str,
+) -> dict[str, Any]:
+    context = info.context
+    context.require(RECORDS_WRITE)
+    settings = context.hub.settings
+    if len(items) > settings.max_batch_records:
+        raise PayloadTooLarge(
+            f"Một lô tối đa {settings.max_batch_records} bản ghi; lô này có {len(items)}.",
+            f"A batch holds at most {settings.max_batch_records} records; this one has "
+            f"{len(items)}.",
+        )
+    check(if_match, HEADER_TEXT, "ifMatch")
+    check(idempotency_key, KEY_TEXT, "idempotencyKey")
+    idempotency = None
+    if idempotency_key is not None and not dry_run:
+        body = orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
+        idempotency = IdempotencyRequest(idempotency_key,
+                                         request_hash("graphql", record_type, body))
+    result = await context.hub.ingest.ingest(
+        context.principal, record_type, items, dry_run=dry_run, batch_id=uuid.uuid4().hex,
+        idempotency=idempotency, if_match=if_match, action=action,
+    )
+    return _summary(result)
+
+
+def _mutation_fields(record_type: schemas.RecordType, input_cls: Any) -> dict[str, Any]:
+    name = type_name(record_type)
+    plural = "trainingCourses" if record_type.name == "training-courses" else f"{name}s"
+    plural = plural[0].upper() + plural[1:]
+    kind = record_type.name
+
+    async def upsert_one(
+        info: Info, record: input_cls, if_match: str | None = None,  # type: ignore[valid-type]
+        dry_run: bool = False,
+    ) -> ImportSummary:  # type: ignore[valid-type]
+        return await _ingest(info, kind, [input_to_data(record)], dry_run=dry_run,  # type: ignore[return-value]
+                             if_match=if_match, action="records.put")
+
+    async def upsert_many(
+        info: Info, records: list[input_cls], dry_run: bool = False,  # type: ignore[valid-type]
+        idempotency_key: str | None = None,
+    ) -> ImportSummary:  # type: ignore[valid-type]
+        return await _ingest(info, kind, input_to_data(records), dry_run=dry_run,  # type: ignore[return-value]
+                             idempotency_key=idempotency_key, action="records.batch")
+
+    async def delete_one(
+        info: Info, source_id: str, if_match: str | None = None
+    ) -> ImportSummary:  # type: ignore[valid-type]
+        return await _ingest(info, kind, [{"source_id": source_id, "_op": "delete"}],  # type: ignore[return-value]
+                             if_match=if_match, action="records.delete")
+
+    label = f"{record_type.label_en.lower()}"
+    return {
+        f"upsert_{_snake(name)}": strawberry.mutation(
+            resolver=upsert_one,
+            description=f"Create or replace one of the {label}; ifMatch = an ETag-like "
+            "'\"version-hash\"' guards against lost updates.",
+        ),
+        f"upsert_{_snake(plural)}": strawberry.mutation(
+            resolver=upsert_many,
+            description=f"Upsert up to the batch limit of {label}; the valid ones are stored "
+            "even when others are rejected (see the summary). idempotencyKey makes a retry "
+            "safe.",
+        ),
+        f"delete_{_snake(name)}": strawberry.mutation(
+            resolver=delete_one, description=f"Delete one of the {label} (a tombstone)."
+        ),
+    }
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+_INPUT_PARTS = input_part_types()
+Mutation: Any = strawberry.type(
+    type("Mutation", (), {
+        k: v
+        for rt in schemas.RECORD_TYPES.values()
+        for k, v in _mutation_fields(rt, record_input_type(rt, _INPUT_PARTS)).items()
+    }),
+    description="Write through the one ingest pipeline; every mutation answers the import "
+    "summary REST answers.",
+)
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+class HubSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        log_errors(errors)
+
+
+def extensions(settings: Settings) -> list[Any]:
+    """The document limits and caches, in the order they apply. Factories, so no extension
+    instance is shared between concurrent requests; the validation rules are built once, so
+    the validation cache recognises a document it has already validated."""
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        *([] if settings.graphql_introspection_on else DisableIntrospection().validation_rules),
+    ]
+    max_tokens = settings.graphql_max_tokens
+    chosen: list[Any] = []
+    if settings.environment == "production":
+        chosen.append(lambda: MaskErrors(
+            should_mask_error=is_unexpected,
+            error_message="Lỗi máy chủ không mong đợi. / Unexpected server error.",
+        ))
+    chosen += [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ]
+    return chosen
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    schema = HubSchema(
+        query=Query,
+        mutation=Mutation,
+        types=list(RECORD_OBJECTS.values()),
+        extensions=extensions(settings),
+        execution_context_class=FastExecutionContext,
+        config=StrawberryConfig(
+            default_resolver=default_resolver, scalar_map=SCALARS, sort_schema=True
+        ),
+    )
+    return schema
+
+
+def print_sdl() -> str:
+    """The schema in SDL, for openapi/schema.graphql (the same whatever the settings)."""
+    return build_schema(Settings(environment="test")).as_str() + "\n"
+
+

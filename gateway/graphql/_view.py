@@ -1,0 +1,129 @@
+"""The HTTP face of GraphQL: Strawberry's ASGI view, with the hub's authentication, per-client
+rate limit and problem details in front of it, and UTF-8 JSON out.
+
+* The caller is authenticated by ``gateway.deps.authenticate`` (the one place that decides:
+  OAuth2 access token, API key, development token) before anything executes; a missing or bad
+  credential is a 401 problem, as in REST. Scopes are checked per root field (``_schema``).
+* Responses are encoded with orjson: Vietnamese text stays UTF-8 (Strawberry's default
+  escapes every non-ASCII character) and timestamps need no conversion per value.
+* A caller with neither ``records:read`` nor ``records:write`` gets 403 before anything runs.
+* The GraphiQL page (a browser's GET asking for HTML) needs no token; off in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from cross_web import HTTPException, StarletteRequestAdapter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from auth._policy import RECORDS_READ, RECORDS_WRITE, require_scope
+from gateway._problems import (
+    RETRY_AFTER_SECONDS,
+    database_unavailable,
+    prefers_english,
+    problem,
+    problem_for,
+)
+from gateway.deps import authenticate
+from gateway.graphql._context import Context
+from gateway.graphql._errors import describe_errors
+from gateway.graphql._schema import build_schema
+from hub import HubError, Settings
+
+_HTTP_SLUGS = {
+    400: ("invalid-input", "Yêu cầu GraphQL không hợp lệ", "Invalid GraphQL request"),
+    404: ("not-found", "Không tìm thấy", "Not found"),
+    405: ("method-not-allowed", "Phương thức không được hỗ trợ", "Method not allowed"),
+    415: ("unsupported-media-type", "Kiểu nội dung không được hỗ trợ",
+          "Unsupported media type"),
+}
+
+
+class GraphQLView(GraphQL):  # type: ignore[type-arg]
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphql_graphiql_on else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(),
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no subscriptions: refuse websockets politely
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._respond(request)
+        except HTTPException as error:
+            slug, title_vi, title_en = _HTTP_SLUGS.get(
+                error.status_code, ("bad-request", "Yêu cầu không hợp lệ", "Bad request")
+            )
+            response = problem(
+                request, status=error.status_code, slug=slug, title_vi=title_vi,
+                title_en=title_en, detail_vi=title_vi + ".", detail_en=str(error.reason),
+            )
+        except Exception as raised:
+            failed = raised if isinstance(raised, HubError) else database_unavailable(raised)
+            if failed is None:
+                raise  # a bug: the app's handler answers a 500 problem and logs it
+            headers = {"WWW-Authenticate": "Bearer"} if failed.status == 401 else None
+            if failed.status == 429 and "retry_after" in failed.extra:
+                headers = {"Retry-After": str(failed.extra["retry_after"])}
+            elif failed.status in (503, 507):  # a database outage, as REST answers it
+                headers = {"Retry-After": RETRY_AFTER_SECONDS}
+            response = problem_for(request, failed, headers=headers)
+        await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """The GraphiQL page for browsers only (a GET asking for HTML, with no query): any
+        other client, ``Accept: */*`` included, is an API caller and authenticates."""
+        return (
+            request.method == "GET"
+            and request.query_params.get("query") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def _respond(self, request: Request) -> Response:
+        hub = request.app.state.hub
+        if self.should_render_graphql_ide(StarletteRequestAdapter(request)):
+            return await self.run(request, context={"request": request})  # type: ignore[call-overload]
+        principal = await authenticate(request, hub)
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            await limiter.enforce_client(principal.client_id)  # 429 with Retry-After
+        if not (principal.has_scope(RECORDS_READ) or principal.has_scope(RECORDS_WRITE)):
+            # Nothing here is for a caller with neither scope (an admin session, say): 403
+            # as on every REST route, before any document is read. Fields check their own.
+            require_scope(principal, RECORDS_READ)
+        context = Context(
+            hub=hub,
+            principal=principal.via("graphql"),
+            graph=await hub.catalog.agencies(),
+            request=request,
+        )
+        return await self.run(request, context=context)  # type: ignore[call-overload]
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        if result.errors:
+            describe_errors(result.errors, english=prefers_english(request))
+        return await super().process_result(request, result)
+
+    async def get_context(self, request: Any, response: Any) -> Any:  # pragma: no cover
+        raise RuntimeError("the context is made in __call__ after authentication")
+
+
+def graphql_route(settings: Settings) -> Route:
+    """``/graphql`` (GET and POST), for the app's routes; other methods get a 405 problem."""
+    return Route("/graphql", GraphQLView(settings), methods=["GET", "POST"],
+                 include_in_schema=False)

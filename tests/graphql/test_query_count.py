@@ -1,0 +1,52 @@
+"""DataLoaders per request: a page of records with their agencies and themes costs the same
+number of SQL statements for 10 records as for 100 (counted on the engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from hub import Hub
+from tests.api._helpers import product, push
+from tests.graphql._helpers import data
+
+pytestmark = pytest.mark.anyio
+
+QUERY = """query($first: Int!) { products(first: $first) { nodes {
+  id title agency { code name inForce } themeTerms { code labelVi } languageTerms { code }
+} } }"""
+THEMES = ["rights_children", "rights_women", "vn_policy_law", "achievements"]
+
+
+async def _statements(client: httpx.AsyncClient, hub: Hub, first: int) -> int:
+    await hub.catalog.agencies()  # the registry is cached per process, not read per request
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(hub.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        found = await data(client, QUERY, {"first": first})
+    finally:
+        event.remove(hub.db.engine.sync_engine, "before_cursor_execute", count)
+    nodes = found["products"]["nodes"]
+    assert len(nodes) == first
+    assert all(n["agency"]["name"] and n["themeTerms"] for n in nodes)
+    return len(seen)
+
+
+async def test_ten_and_a_hundred_records_cost_the_same_queries(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    for caller in ("g16", "g15", "hg"):
+        await push(client, caller, "products", [
+            product(f"{caller}-{i}", themes=[THEMES[i % 4], THEMES[(i + 1) % 4]])
+            for i in range(40)
+        ])
+    ten = await _statements(client, hub, 10)
+    hundred = await _statements(client, hub, 100)
+    assert ten == hundred == 2  # the page, then every theme and language term in one batch
