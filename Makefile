@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run install install-dev test lint typecheck contracts bench clean
+.PHONY: run install install-dev test lint typecheck contracts bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/rightshub serve --demo
 
-test: $(DEV_STAMP)
+# Debian's chromium for the console's browser tests (apt-get, only when missing).
+chromium:
+	@bash .ci/chromium
+
+test: $(DEV_STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)

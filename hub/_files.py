@@ -88,13 +88,24 @@ def _cell(value: Any) -> Any:
     return value
 
 
+_LABELLED = re.compile(r"^.*\(([A-Za-z_][A-Za-z0-9_]*)\)\s*$", re.S)
+
+
+def column_name(header: object) -> str:
+    """The field a column holds: its header, or the field name in the header's trailing
+    brackets ("Tiêu đề (title)"), as in the console's XLSX templates with Vietnamese headers."""
+    text = str(header).strip()
+    match = _LABELLED.match(text)
+    return match.group(1) if match else text
+
+
 def row_to_item(shapes: dict[str, str], row: dict[str, Any]) -> Any:
     """A flat spreadsheet row as a record item; empty cells are left out."""
     item: dict[str, Any] = {}
     for key, raw in row.items():
         if key is None or raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
-        name = str(key).strip()
+        name = column_name(key)
         shape = shapes.get(name, "scalar")
         if shape == "list":
             item[name] = [v.strip() for v in str(raw).split(";") if v.strip()]

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from auth._admins import sso_login, start_session
 from auth._secrets import load_secret_key
 from gateway._json import JSON
+from gateway.console._session import signed_in_redirect, wants_html
 from gateway.deps import get_hub
 from hub import Settings, Unauthenticated, Unavailable
 
@@ -73,8 +74,9 @@ def sso_router(settings: Settings) -> APIRouter:
         response: Response = await client.authorize_redirect(request, redirect_uri)
         return response
 
-    @router.get(CALLBACK_PATH, summary="OIDC callback: an admin token for the mapped account")
-    async def sso_callback(request: Request) -> JSON:
+    @router.get(CALLBACK_PATH, summary="OIDC callback: an admin token for the mapped account "
+                "(a browser gets the console's session instead)")
+    async def sso_callback(request: Request) -> Response:
         client: Any = oauth.create_client("idp")
         try:
             token = await client.authorize_access_token(request)
@@ -95,6 +97,8 @@ def sso_router(settings: Settings) -> APIRouter:
             raise Unauthenticated("IdP không trả về định danh.", "The IdP returned no subject.")
         hub = get_hub(request)
         admin = await sso_login(hub, subject=subject, email=email)
+        if wants_html(request):  # a browser: the console's own session, then its pages
+            return signed_in_redirect(request, settings, admin.username)
         issued = await start_session(hub, admin)
         return JSON({**issued.as_response(), "username": admin.username, "role": admin.role,
                      "agency": admin.agency}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,105 @@
+"""Reading console forms: the CSRF check first, then text fields cleaned the way the admin
+API cleans its bodies (NFC, no control characters, bounded length). Anything a person can
+type becomes either a value or a :class:`hub.InvalidInput` with a Vietnamese message."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+
+from gateway.console._i18n import parse_date
+from gateway.console._session import CSRF_FIELD, check_csrf, read_session
+from hub import Hub, InvalidInput, NotFound
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+# Max size of one upload through the console (the body-size limit applies first).
+MAX_FIELD = 2000
+
+
+class Form:
+    def __init__(self, data: FormData) -> None:
+        self.data = data
+
+    def text(self, name: str, *, max_length: int = 300, required: bool = False,
+             label: str | None = None) -> str:
+        raw = self.data.get(name)
+        value = raw if isinstance(raw, str) else ""
+        if _CONTROL.search(value):
+            raise InvalidInput("Không được nhập ký tự điều khiển.",
+                               "Control characters are not allowed.")
+        value = unicodedata.normalize("NFC", value.strip())
+        if len(value) > max_length:
+            raise InvalidInput(
+                f"Trường {label or name} dài quá {max_length} ký tự.",
+                f"The field {label or name} is longer than {max_length} characters.",
+            )
+        if required and not value:
+            raise InvalidInput(f"Hãy nhập {label or name}.", f"{label or name} is required.")
+        return value
+
+    def texts(self, name: str, *, max_length: int = 60) -> list[str]:
+        values = [v for v in self.data.getlist(name) if isinstance(v, str)]
+        out = []
+        for v in values[:20]:
+            if _CONTROL.search(v) or len(v) > max_length:
+                raise InvalidInput("Giá trị không hợp lệ.", "Invalid value.")
+            out.append(v.strip())
+        return out
+
+    def code(self, name: str, *, required: bool = True, label: str | None = None) -> str:
+        value = self.text(name, max_length=40, required=required, label=label)
+        if value and not CODE.match(value):
+            raise InvalidInput(f"Mã {label or name} không hợp lệ.",
+                               f"Invalid code in {label or name}.")
+        return value
+
+    def day(self, name: str, *, label: str | None = None) -> date | None:
+        value = self.text(name, max_length=20, label=label)
+        try:
+            return parse_date(value)
+        except (ValueError, OverflowError):
+            raise InvalidInput(
+                f"Ngày không hợp lệ ({label or name}): nhập theo dạng dd/mm/yyyy.",
+                f"Invalid date ({label or name}): use dd/mm/yyyy.",
+            ) from None
+
+    def flag(self, name: str) -> bool:
+        return self.data.get(name) in ("1", "on", "true", "yes")
+
+    def file(self, name: str) -> UploadFile | None:
+        value = self.data.get(name)
+        return value if isinstance(value, UploadFile) and value.filename else None
+
+
+async def read_form(request: Request, hub: Hub) -> Form:
+    """The POSTed form, after the CSRF check; a malformed body is a 400, not a 500."""
+    try:
+        data = await request.form(max_files=1, max_fields=200)
+    except Exception:  # multipart errors come in several types; all mean a bad body
+        raise InvalidInput("Biểu mẫu gửi lên không hợp lệ.", "The form body is invalid.") from None
+    check_csrf(read_session(request, hub.settings), data.get(CSRF_FIELD))
+    return Form(data)
+
+
+def query_text(request: Request, name: str, *, max_length: int = 200) -> str:
+    """A query parameter as clean text; anything odd is simply ignored (filters)."""
+    value = request.query_params.get(name, "")
+    if _CONTROL.search(value) or len(value) > max_length:
+        return ""
+    return unicodedata.normalize("NFC", value.strip())
+
+
+_IDENT = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
+
+
+def ident(value: str) -> str:
+    """An identifier from the URL path (client id, key id, agency code, record id...): one
+    that cannot exist (odd characters, NUL, too long) is a 404, never a database error."""
+    if not _IDENT.match(value):
+        raise NotFound("Không tìm thấy.", "Not found.")
+    return value

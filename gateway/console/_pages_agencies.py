@@ -1,0 +1,129 @@
+"""The agency registry: validity dates, predecessors and successors; hub admins add and edit
+agencies (the same services and audit entries as ``/v1/admin/agencies``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from auth import _policy as policy
+from auth._admins import admin_action
+from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
+from gateway.console._forms import Form, ident, query_text, read_form
+from gateway.console._i18n import VIETNAM
+from gateway.console._pages_auth import User
+from gateway.console._render import ConsoleRoute, render
+from gateway.deps import HubDep
+from hub import InvalidInput, NotFound
+from schemas import fold as schemas_fold
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+LEVELS = ("central", "provincial", "local", "other")
+
+
+def _in_force(agency: dict[str, Any], today: Any) -> bool:
+    start, end = agency["valid_from"], agency["valid_until"]
+    return (start is None or start <= today) and (end is None or today <= end)
+
+
+@router.get("/agencies")
+async def agencies_page(request: Request, user: User, hub: HubDep) -> Response:
+    own = None if user.is_hub_admin else user.agency
+    items = await list_agencies(hub, agency=own)
+    graph = await hub.catalog.agencies()
+    today = datetime.now(VIETNAM).date()
+    q = query_text(request, "q", max_length=100)
+    show_former = request.query_params.get("former") == "1"
+    folded = schemas_fold(q) if q else ""
+    rows = []
+    for a in items:
+        active = _in_force(a, today)
+        if not show_former and not active and not q:
+            continue
+        if folded and folded not in schemas_fold(f"{a['code']} {a['name']}"):
+            continue
+        preds = sorted(graph.predecessors.get(a["code"], ()))
+        rows.append({**a, "in_force": active, "predecessors": preds})
+    return render(request, "agencies.html", {
+        "agencies": rows, "q": q, "show_former": show_former, "levels": LEVELS,
+        "total": len(items),
+    })
+
+
+def _successor(form: Form) -> list[SuccessorLink] | None:
+    code = form.code("successor", required=False, label="cơ quan kế nhiệm")
+    if not code:
+        return None
+    day = form.day("effective_on", label="ngày kế nhiệm")
+    if day is None:
+        raise InvalidInput("Hãy nhập ngày kế nhiệm.", "Enter the succession date.")
+    return [SuccessorLink(code, day, None)]
+
+
+def _values(form: Form) -> dict[str, Any]:
+    level = form.text("level", max_length=20) or "other"
+    if level not in LEVELS:
+        raise InvalidInput("Cấp không hợp lệ.", "Invalid level.")
+    return {
+        "name": form.text("name", required=True, label="tên cơ quan"),
+        "kind": form.text("kind", max_length=40) or "other",
+        "level": level,
+        "valid_from": form.day("valid_from", label="hiệu lực từ"),
+        "valid_until": form.day("valid_until", label="hiệu lực đến"),
+        "note": form.text("note", max_length=2000) or None,
+    }
+
+
+@router.post("/agencies")
+async def agency_create(request: Request, user: User, hub: HubDep) -> Response:
+    form = await read_form(request, hub)
+    policy.require_hub_admin(user.principal)
+    code = form.code("code", label="mã cơ quan")
+    values = _values(form)
+    successors = _successor(form)
+    async with admin_action(hub, user.principal, "admin.agencies.create",
+                            target=f"agency/{code}", agency=code,
+                            details={"successors": [s.code for s in successors or []]}) as tx:
+        await create_agency(hub, tx, code=code, **values, successors=successors)
+    return RedirectResponse(f"/console/agencies/{code}?done=1", status_code=303)
+
+
+@router.get("/agencies/{code}")
+async def agency_page(code: str, request: Request, user: User, hub: HubDep) -> Response:
+    code = ident(code)
+    if not user.is_hub_admin and code != user.agency:
+        raise NotFound(f"Không có cơ quan {code}.", f"Unknown agency {code}.")
+    found = await list_agencies(hub, agency=code)
+    if not found:
+        raise NotFound(f"Không có cơ quan {code}.", f"Unknown agency {code}.")
+    graph = await hub.catalog.agencies()
+    return render(request, "agency.html", {
+        "a": found[0], "predecessors": sorted(graph.predecessors.get(code, ())),
+        "names": {c: a.name for c, a in graph.agencies.items()}, "levels": LEVELS,
+    })
+
+
+@router.post("/agencies/{code}")
+async def agency_update(code: str, request: Request, user: User, hub: HubDep) -> Response:
+    form = await read_form(request, hub)
+    policy.require_hub_admin(user.principal)
+    code = ident(code)
+    values = _values(form)
+    added = _successor(form)
+    successors: list[SuccessorLink] | None = None
+    if form.flag("clear_successors"):
+        successors = []
+    elif added:  # a new link joins the existing ones (a province may have several)
+        found = await list_agencies(hub, agency=code)
+        existing = [SuccessorLink(s["code"], s["effective_on"], s["note"])
+                    for s in (found[0]["successors"] if found else [])
+                    if s["code"] != added[0].code]
+        successors = [*existing, *added]
+    async with admin_action(hub, user.principal, "admin.agencies.update", target=f"agency/{code}",
+                            agency=code, details={"fields": sorted(values)}) as tx:
+        await update_agency(hub, tx, code, successors=successors, **values)
+    return RedirectResponse(f"/console/agencies/{code}?done=1", status_code=303)

@@ -1,0 +1,204 @@
+"""Pull connectors: configure, check, preview with the data-quality report, run now (the
+worker runs it; the page follows its progress without waiting), run history and errors.
+The same services, policy and audit entries as ``/v1/admin/connectors``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+import connectors
+from auth import _policy as policy
+from auth._admins import admin_action
+from gateway.console._forms import Form, ident, read_form
+from gateway.console._i18n import fmt_number
+from gateway.console._pages_auth import User
+from gateway.console._pages_clients import agency_choices
+from gateway.console._render import NO_STORE, ConsoleRoute, render
+from gateway.console._session import ConsoleUser, language
+from gateway.deps import HubDep
+from hub import Hub, InvalidInput, NotFound, audit_in_own_transaction
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+SECRET_FIELDS = ("client_secret", "api_key", "private_key")
+
+
+async def _agency_of(hub: Hub, user: ConsoleUser, connector_id: str) -> str:
+    try:
+        info = await connectors.get_connector(hub, connector_id)
+    except NotFound:
+        info = None
+    if info is None or (not user.is_hub_admin and info.agency != user.agency):
+        raise NotFound(f"Không có connector {connector_id}.", f"Unknown connector {connector_id}.")
+    return info.agency
+
+
+def _state(info: connectors.ConnectorInfo) -> str:
+    if info.running:
+        return "running"
+    if info.enabled and info.next_run_at is not None and info.next_run_at <= datetime.now(UTC):
+        return "queued"
+    return "idle"
+
+
+@router.get("/connectors")
+async def connectors_page(request: Request, user: User, hub: HubDep) -> Response:
+    agency = policy.tenant_filter(user.principal, None)
+    items = await connectors.list_connectors(hub, agency=agency)
+    return render(request, "connectors.html", {
+        "items": [(c, _state(c)) for c in items], "agencies": await agency_choices(hub, user),
+    })
+
+
+def _config(form: Form) -> dict[str, Any]:
+    text = form.text("config", max_length=100_000, required=True, label="cấu hình")
+    try:
+        config = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"Cấu hình không phải JSON hợp lệ: {exc.msg} (dòng {exc.lineno}).",
+                           f"The configuration is not valid JSON: {exc.msg} "
+                           f"(line {exc.lineno}).") from None
+    if not isinstance(config, dict):
+        raise InvalidInput("Cấu hình phải là một đối tượng JSON.",
+                           "The configuration must be a JSON object.")
+    return config
+
+
+def _secrets(form: Form) -> connectors.Secrets | None:
+    values = {name: form.text(name, max_length=20_000) for name in SECRET_FIELDS}
+    given = {k: v for k, v in values.items() if v}
+    return connectors.Secrets.model_validate(given) if given else None
+
+
+def _schedule(form: Form) -> int:
+    text = form.text("schedule_minutes", max_length=6) or "60"
+    if not text.isdigit() or not 1 <= int(text) <= 31 * 24 * 60:
+        raise InvalidInput("Chu kỳ chạy phải từ 1 phút đến 31 ngày.",
+                           "The schedule must be between 1 minute and 31 days.")
+    return int(text) * 60
+
+
+@router.post("/connectors")
+async def connector_create(request: Request, user: User, hub: HubDep) -> Response:
+    form = await read_form(request, hub)
+    agency = form.code("agency", label="cơ quan")
+    policy.require_tenant(user.principal, agency)
+    kind = form.text("kind", max_length=10) or "rest"
+    if kind not in ("rest", "hub"):
+        raise InvalidInput("Loại connector không hợp lệ.", "Invalid connector kind.")
+    name = form.text("name", required=True, label="tên")
+    config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
+    async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
+                            agency=agency, details={"kind": kind}) as tx:
+        info = await connectors.create_connector(
+            hub, tx, agency=agency, name=name, kind=kind, config=config, secrets=secrets,
+            schedule_seconds=schedule, enabled=form.flag("enabled"),
+            created_by=user.admin.username)
+    return RedirectResponse(f"/console/connectors/{info.id}?done=saved", status_code=303)
+
+
+async def _page(request: Request, hub: Hub, user: ConsoleUser, connector_id: str,
+                **extra: Any) -> Response:
+    await _agency_of(hub, user, connector_id)
+    info = await connectors.get_connector(hub, connector_id)
+    runs = await connectors.list_runs(hub, connector_id, limit=20)
+    return render(request, "connector.html", {
+        "c": info, "state": _state(info), "runs": runs,
+        "config_json": orjson.dumps(info.config, option=orjson.OPT_INDENT_2).decode(),
+        "secret_fields": SECRET_FIELDS, **extra,
+    })
+
+
+@router.get("/connectors/{connector_id}")
+async def connector_page(connector_id: str, request: Request, user: User,
+                         hub: HubDep) -> Response:
+    return await _page(request, hub, user, ident(connector_id))
+
+
+@router.get("/connectors/{connector_id}/status")
+async def connector_status(connector_id: str, request: Request, user: User,
+                           hub: HubDep) -> Response:
+    connector_id = ident(connector_id)
+    await _agency_of(hub, user, connector_id)
+    info = await connectors.get_connector(hub, connector_id)
+    runs = await connectors.list_runs(hub, connector_id, limit=1)
+    state = _state(info)
+    fetched = runs[0]["fetched"] if runs and state == "running" else 0
+    english = language(request) == "en"
+    count = fmt_number(fetched)
+    text = {"running": f"{count} records fetched" if english else f"Đã nhận {count} bản ghi",
+            "queued": "Waiting for the worker" if english else "Đang chờ tiến trình chạy",
+            "idle": ""}[state]
+    return JSONResponse({"state": "finished" if state == "idle" else state, "done": fetched,
+                         "total": 0, "progress_text": text}, headers=NO_STORE)
+
+
+@router.post("/connectors/{connector_id}")
+async def connector_update(connector_id: str, request: Request, user: User,
+                           hub: HubDep) -> Response:
+    form = await read_form(request, hub)
+    connector_id = ident(connector_id)
+    agency = await _agency_of(hub, user, connector_id)
+    name = form.text("name", required=True, label="tên")
+    config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
+    async with admin_action(hub, user.principal, "admin.connectors.update",
+                            target=f"connector/{connector_id}", agency=agency,
+                            details={"fields": ["config", "enabled", "name", "schedule_seconds",
+                                                *(["secrets"] if secrets else [])]}) as tx:
+        await connectors.update_connector(hub, tx, connector_id, name=name, config=config,
+                                          secrets=secrets, schedule_seconds=schedule,
+                                          enabled=form.flag("enabled"))
+    return RedirectResponse(f"/console/connectors/{connector_id}?done=saved", status_code=303)
+
+
+async def _audit_call(hub: Hub, user: ConsoleUser, action: str, connector_id: str, agency: str,
+                      ok: bool) -> None:
+    await audit_in_own_transaction(
+        hub.db, actor=user.admin.username, actor_kind="admin", agency=agency, action=action,
+        target=f"connector/{connector_id}", outcome="ok" if ok else "failed", details={})
+
+
+@router.post("/connectors/{connector_id}/check")
+async def connector_check(connector_id: str, request: Request, user: User,
+                          hub: HubDep) -> Response:
+    await read_form(request, hub)
+    connector_id = ident(connector_id)
+    agency = await _agency_of(hub, user, connector_id)
+    result = await connectors.check_connector(hub, connector_id)
+    await _audit_call(hub, user, "admin.connectors.check", connector_id, agency, result["ok"])
+    return await _page(request, hub, user, connector_id, check=result)
+
+
+@router.post("/connectors/{connector_id}/preview")
+async def connector_preview(connector_id: str, request: Request, user: User,
+                            hub: HubDep) -> Response:
+    await read_form(request, hub)
+    connector_id = ident(connector_id)
+    agency = await _agency_of(hub, user, connector_id)
+    try:
+        result = await connectors.preview_connector(hub, connector_id)
+    except (connectors.ConnectorError, httpx.HTTPError) as exc:
+        await _audit_call(hub, user, "admin.connectors.preview", connector_id, agency, False)
+        raise connectors.UpstreamFailed.of(exc) from None
+    await _audit_call(hub, user, "admin.connectors.preview", connector_id, agency, True)
+    return await _page(request, hub, user, connector_id, preview=result)
+
+
+@router.post("/connectors/{connector_id}/run")
+async def connector_run(connector_id: str, request: Request, user: User,
+                        hub: HubDep) -> Response:
+    form = await read_form(request, hub)
+    connector_id = ident(connector_id)
+    agency = await _agency_of(hub, user, connector_id)
+    full = form.flag("full_refresh")
+    async with admin_action(hub, user.principal, "admin.connectors.run",
+                            target=f"connector/{connector_id}", agency=agency,
+                            details={"full_refresh": full}) as tx:
+        await connectors.request_run(hub, tx, connector_id, full_refresh=full)
+    return RedirectResponse(f"/console/connectors/{connector_id}?done=queued", status_code=303)
