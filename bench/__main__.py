@@ -15,6 +15,12 @@ SCENARIOS: dict[str, str] = {
     "read": "bench.read",
     "memory": "bench.memory",
     "scale": "bench.scale",
+    "pull": "bench.pull",  # pull connectors: records/s from agency simulators
+    "delivery": "bench.delivery",
+    "propagation": "bench.propagation",
+    "graphql": "bench.graphql",
+    "archive": "bench.archive",
+    "console": "bench.console",
 }
 
 
@@ -24,7 +30,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None,
                         help="memory: records of the large file (default BENCH_MEMORY_SIZE or "
                              "200,000); "
-                             "scale: the large size (default BENCH_SCALE_SIZE or 1,000,000)")
+                             "scale: the large size (default BENCH_SCALE_SIZE or 1,000,000); "
+                             "archive: the file in MiB (default 2048)")
     parser.add_argument("--no-profile", action="store_true",
                         help="ingest: do not sample the server with py-spy during the "
                              "PostgreSQL push")

@@ -17,8 +17,11 @@ from rich.table import Table
 import schemas
 from gateway._cli_admins import ensure_demo_admin
 from gateway._cli_admins import register as register_admin_commands
+from gateway._cli_archive import register as register_archive_commands
 from gateway._cli_auth import ensure_demo_client
 from gateway._cli_auth import register as register_auth_commands
+from gateway._cli_connectors import register as register_connector_commands
+from gateway._cli_connectors import start_demo_simulator, stop_process
 from hub import AuditReport, Hub, HubError, ImportSummary, Principal, Settings, verify_audit
 from hub._files import detect_format, read_rows
 from hub._imports import import_rows
@@ -33,6 +36,8 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 app.add_typer(audit_app, name="audit")
 register_auth_commands(app)  # clients, api-keys, signing-keys
 register_admin_commands(app)  # admins
+register_archive_commands(app)  # archive verify, clean
+register_connector_commands(app)  # worker, simulate-agency, connectors
 console = Console(soft_wrap=True)
 
 DEMO_AGENCY = "G16"
@@ -110,11 +115,15 @@ def serve(
     if not settings.public_url:  # token issuer and metadata URLs name where we listen
         os.environ["RIGHTSHUB_PUBLIC_URL"] = base
     oauth_demo: list[str] = []
+    simulator = None
     if demo if demo is not None else embedded and settings.is_sqlite:
         upgrade(settings)
         asyncio.run(_seed(settings, demo=True))
         oauth_demo = ensure_demo_client(settings, base)
         oauth_demo += ensure_demo_admin(settings, base)
+        # The reference agency simulator and a connector to it: a sync within seconds.
+        simulator, lines = start_demo_simulator(settings)
+        oauth_demo += lines
     if embedded and not settings.dev_principals:
         token = _demo_token(settings)
         os.environ["RIGHTSHUB_DEV_PRINCIPALS"] = json.dumps([{
@@ -124,16 +133,19 @@ def serve(
     console.print(f"\n[bold]RightsHub[/bold] on {base}")
     console.print(f"  API docs (OpenAPI): {base}/docs")
     console.print(f"  health: {base}/healthz   ready: {base}/readyz   metrics: {base}/metrics")
-    console.print(f"  GraphQL ({base}/graphql) and console ({base}/console) come with their issues")
+    console.print(f"  GraphQL: {base}/graphql   admin console: {base}/console")
     if token:
         console.print(f"  Demo caller: agency {DEMO_AGENCY}, client {DEMO_CLIENT}")
         console.print(f"  curl -H 'Authorization: Bearer {token}' {base}/v1/products?limit=5\n")
     for line in oauth_demo:
         console.print(line, markup=False, highlight=False)
-    uvicorn.run(
-        "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False, proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            "gateway.app:create_app", factory=True, host=host, port=port, workers=workers,
+            log_config=None, access_log=False, proxy_headers=False,
+        )
+    finally:
+        stop_process(simulator)
 
 
 def _print_summary(summary: ImportSummary, *, limit: int = 50) -> None:
@@ -234,7 +246,8 @@ def audit_verify() -> None:
 def export_contracts(
     check: Annotated[bool, typer.Option(help="Fail if the committed files differ")] = False,
 ) -> None:
-    """Write openapi/openapi.json and the JSON Schemas of the data standard."""
+    """Write openapi/openapi.json, openapi/schema.graphql and the JSON Schemas of the data
+    standard."""
     from gateway._contracts import drifted_contracts, write_contracts
 
     if check:

@@ -1,6 +1,16 @@
 """The hub's core: settings, the central database, the ingest pipeline, reads and the change
 feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
 
+from hub._archive import (
+    STATE_FUNDING,
+    UnarchivedReport,
+    VerifyReport,
+    collect_orphan_files,
+    files_for_records,
+    unarchived_state_funded,
+    verify_archive,
+)
+from hub._archive_db import FileInfo, current_file_lists, file_lists_at
 from hub._audit import AuditReport
 from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
@@ -29,6 +39,7 @@ from hub._principal import Principal
 from hub._query import Page, RecordFilter, envelope, get_record, get_record_by_id, list_records
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._settings import DevPrincipal, Settings
+from hub._stats import Bucket, count_by, count_records
 from hub._summary import (
     IdempotencyRequest,
     ImportSummary,
@@ -37,17 +48,21 @@ from hub._summary import (
     request_hash,
 )
 from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
+from hub._uploads import clean_abandoned_uploads
 
 __all__ = [
+    "STATE_FUNDING",
     "Agency",
     "AgencyGraph",
     "AgencySuccession",
     "AuditReport",
+    "Bucket",
     "Catalog",
     "ChangePage",
     "Conflict",
     "Database",
     "DevPrincipal",
+    "FileInfo",
     "Forbidden",
     "Hub",
     "HubError",
@@ -66,19 +81,28 @@ __all__ = [
     "Rejection",
     "Settings",
     "StoredAnswer",
+    "UnarchivedReport",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "VerifyReport",
     "Vocabulary",
     "VocabularyTerm",
     "append_audit",
     "audit_in_own_transaction",
+    "clean_abandoned_uploads",
+    "collect_orphan_files",
+    "count_by",
+    "count_records",
+    "current_file_lists",
     "decode_cursor",
     "decode_json",
     "encode_cursor",
     "envelope",
     "etag_for",
+    "file_lists_at",
+    "files_for_records",
     "get_record",
     "get_record_by_id",
     "list_changes",
@@ -88,5 +112,7 @@ __all__ = [
     "request_hash",
     "seed_registry",
     "seed_vocabularies",
+    "unarchived_state_funded",
+    "verify_archive",
     "verify_audit",
 ]

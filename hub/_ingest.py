@@ -16,7 +16,7 @@ writes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
 from hub import _audit as audit
+from hub._archive_db import detach_all
 from hub._bulk import bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
@@ -46,6 +47,9 @@ from hub._tables import IdempotencyKey, Record, RecordChange, RecordFacet, utcno
 RECORDS: sa.Table = Record.__table__  # type: ignore[assignment]
 FACETS: sa.Table = RecordFacet.__table__  # type: ignore[assignment]
 CHANGES: sa.Table = RecordChange.__table__  # type: ignore[assignment]
+
+# Extra work of a caller inside the batch's write transaction (see ``IngestPipeline.ingest``).
+InTransaction = Callable[[AsyncSession, ImportSummary], Awaitable[None]]
 
 KEY_CHUNK = 500  # keys per IN (...) query: well under SQLite's and asyncpg's parameter limits
 
@@ -95,11 +99,16 @@ class IngestPipeline:
         indexes: Sequence[int] | None = None,
         action: str = "records.batch",
         request_id: str | None = None,
+        in_transaction: InTransaction | None = None,
     ) -> ImportSummary | StoredAnswer:
         """Ingest one batch for ``principal``'s agency, atomically.
 
         The batch is audited in the same transaction (``action``, e.g. "records.batch",
         "records.put", "records.delete"; ``request_id`` defaults to the logging context's).
+
+        ``in_transaction`` runs inside the write transaction, after the batch's rows and
+        before the audit entry, with the batch's summary: a pull connector commits its
+        checkpoint there, atomically with the records it covers. Raising rolls the batch back.
 
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
@@ -160,6 +169,8 @@ class IngestPipeline:
                         created_at=utcnow(),
                     )
                 )
+            if in_transaction is not None:
+                await in_transaction(session, summary)
             await audit.append(
                 session,
                 actor=principal.client_id,
@@ -401,6 +412,8 @@ class IngestPipeline:
                         provenance=sa.bindparam("provenance")),
                 deletes,
             )
+            # A deleted record lets go of its archived files (kept while others use them).
+            await detach_all(session, {d["b_id"]: d["seq"] for d in deletes}, now)
         if facets:
             await bulk_insert(session, FACETS, facets)
         await bulk_insert(session, CHANGES, changes)

@@ -99,7 +99,8 @@ class ProgrammeProgress:
     indicators: list[Indicator]
     # Current province code -> exhibitions held there (former provinces rolled up).
     exhibitions_by_province: dict[str, int]
-    # Current province code -> 12 monthly counts of press briefings in ``heatmap_year``.
+    # Current province code -> 12 monthly counts of press briefings in ``heatmap_year`` (the
+    # year asked for; with all years, the latest year that has briefings).
     press_briefings: dict[str, list[int]]
     heatmap_year: int
     training: TrainingSummary
@@ -198,8 +199,9 @@ class _Calculator:
 
         exhibitions, briefings, heatmap_year = await self._events(provinces)
         training = await self._training()
-        cells = len(provinces) * (12 if self.year is not None else self._months_elapsed())
-        covered = sum(1 for months in briefings.values() for n in months[:cells] if n)
+        months = self._months_to_count(heatmap_year)
+        cells = len(provinces) * months
+        covered = sum(1 for counts in briefings.values() for n in counts[:months] if n)
         indicators = [
             _indicator("book_titles", books, books, None),
             _indicator("minority_foreign_digital_share", _share(reach, products), reach,
@@ -215,14 +217,26 @@ class _Calculator:
         return ProgrammeProgress(self.year, self.agency, indicators, exhibitions, briefings,
                                  heatmap_year, training, provinces)
 
-    def _months_elapsed(self) -> int:
-        """Cells of the current year's heat map that can already hold a briefing."""
-        return self.today.month
+    def _months_to_count(self, year: int) -> int:
+        """Months of ``year`` that can already hold a briefing: all twelve of a past year,
+        the months begun so far of the current one."""
+        if year < self.today.year:
+            return 12
+        return self.today.month if year == self.today.year else 0
+
+    async def _latest_briefing_year(self) -> int | None:
+        stmt = sa.select(sa.func.max(Record.primary_date)).where(
+            *self._where("events"), Record.kind == PRESS_BRIEFING,
+            Record.primary_date <= self.today)
+        latest = (await self.session.execute(stmt)).scalar_one_or_none()
+        return latest.year if latest is not None else None
 
     async def _events(
         self, provinces: list[str]
     ) -> tuple[dict[str, int], dict[str, list[int]], int]:
-        heatmap_year = self.year or self.today.year
+        # All years: the heat map shows the latest year with briefings (early in a year the
+        # current one is still nearly empty), else the current year.
+        heatmap_year = self.year or await self._latest_briefing_year() or self.today.year
         province_field = Record.data["province_code"].as_string()
         stmt = sa.select(Record.kind, province_field, Record.owner_agency,
                          Record.primary_date).where(

@@ -81,8 +81,84 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
 
+    # Product archive (hub/_archive.py). Files live under ``archive_dir`` (default: "archive"
+    # next to the SQLite database, var/archive for PostgreSQL) or in an S3-compatible bucket;
+    # uploads in progress always sit under ``archive_dir``/uploads (a volume shared by every
+    # gateway process when there are several). ``archive_clamd``: "tcp://host:3310" or
+    # "unix:///run/clamav/clamd.ctl" turns malware scanning on.
+    archive_dir: Path | None = None
+    archive_storage: Literal["local", "s3"] = "local"
+    archive_s3_endpoint_url: str | None = None
+    archive_s3_bucket: str = "rightshub-archive"
+    archive_s3_region: str = "us-east-1"
+    archive_s3_access_key_id: str | None = None
+    archive_s3_secret_access_key: SecretStr | None = None
+    archive_s3_prefix: str = ""
+    archive_max_file_bytes: int = Field(default=8 * 1024**3, ge=1024)
+    archive_simple_upload_max_bytes: int = Field(default=64 * 1024**2, ge=1024)
+    archive_allowed_types: Annotated[list[str], NoDecode] = [
+        "application/pdf", "application/epub+zip", "video/mp4", "video/webm", "audio/mpeg",
+        "audio/mp4", "audio/ogg", "audio/x-wav", "image/jpeg", "image/png", "image/webp",
+        "image/gif", "image/tiff", "text/plain", "text/vtt", "application/x-subrip",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ]
+    archive_upload_expiry_hours: float = Field(default=24, gt=0)
+    archive_link_ttl_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    archive_clamd: str | None = None
+
     # CORS is closed unless origins are listed (JSON list or comma-separated in the env).
     cors_origins: Annotated[list[str], NoDecode] = []
+
+    # Pull connectors (connectors/). Their secrets (client secrets, private keys, API keys) are
+    # encrypted at rest with a key derived from ``connector_secret_key``, or from the secret key
+    # when unset. The worker runs inside ``rightshub serve`` when ``worker_in_process`` is on
+    # (None: on for the embedded SQLite database outside tests); ``rightshub worker`` runs it
+    # alone. A worker holds a connector for ``worker_lease_seconds``, renewed while it runs.
+    connector_secret_key: SecretStr | None = None
+    worker_in_process: bool | None = None
+    worker_id: str | None = None  # default host:pid
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+
+    # Push to subscribers (connectors/_delivery.py): events per request, explicit timeouts
+    # (seconds), jittered exponential back-off between failed attempts of a batch, dead letters
+    # after ``delivery_max_attempts`` (the defaults ride out 4-8 hours of downtime). A worker
+    # holds a subscription for the lease while it sends (longer than a request can take); a
+    # call waits ``delivery_wait_seconds`` for its deliveries, slower ones go on in the
+    # background. Production refuses plain-http endpoints unless ``delivery_allow_http``.
+    delivery_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_max_attempts: int = Field(default=20, ge=1, le=100)
+    delivery_backoff_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    delivery_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    delivery_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
+    delivery_concurrency: int = Field(default=8, ge=1, le=256)
+    delivery_wait_seconds: float = Field(default=2.0, gt=0, le=300)
+    delivery_log_days: int = Field(default=30, ge=1, le=3650)  # delivery attempts kept
+    delivery_allow_http: bool | None = None
+
+    # GraphQL at /graphql (gateway/graphql). Introspection and the GraphiQL page default to on
+    # everywhere but production (None = decided by ``environment``, see graphql_* properties);
+    # production also masks unexpected errors. The limits refuse a document before it runs.
+    graphql_introspection: bool | None = None
+    graphql_graphiql: bool | None = None
+    graphql_max_depth: int = Field(default=10, ge=2, le=50)
+    graphql_max_tokens: int = Field(default=2000, ge=100, le=100_000)
+    graphql_max_aliases: int = Field(default=30, ge=1, le=1000)
+    graphql_max_page_size: int = Field(default=200, ge=1, le=1000)
+
+    @field_validator("archive_allowed_types", mode="before")
+    @classmethod
+    def _media_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [t.strip().lower() for t in text.split(",") if t.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -140,6 +216,32 @@ class Settings(BaseSettings):
     @cached_property
     def issuer_url(self) -> str:
         return (self.issuer or self.base_url).rstrip("/")
+
+    @cached_property
+    def graphql_introspection_on(self) -> bool:
+        if self.graphql_introspection is not None:
+            return self.graphql_introspection
+        return self.environment != "production"
+
+    @cached_property
+    def graphql_graphiql_on(self) -> bool:
+        if self.graphql_graphiql is not None:
+            return self.graphql_graphiql
+        return self.environment != "production"
+
+    @cached_property
+    def worker_in_process_on(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.is_sqlite and self.environment in ("embedded", "development")
+
+    @cached_property
+    def archive_root(self) -> Path:
+        """Where stored files (local storage) and uploads in progress live."""
+        if self.archive_dir is not None:
+            return self.archive_dir
+        path = self.sqlite_path
+        return (path.parent if path is not None else Path("var")) / "archive"
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -1,8 +1,16 @@
 """RightsHub shared data standard (v1): record types, vocabularies, validation, text
 normalisation and JSON Schema export. No I/O beyond reading the packaged vocabulary files."""
 
+from ._fields import isbn_is_valid
 from ._hashing import content_dict, content_hash, hash_data, split_envelope
-from ._jsonschema import ImportSummary, Provenance, RecordEnvelope, Rejection, export_json_schemas
+from ._jsonschema import (
+    FileMeta,
+    ImportSummary,
+    Provenance,
+    RecordEnvelope,
+    Rejection,
+    export_json_schemas,
+)
 from ._problems import FieldProblem, problem_from_error, problems_from_validation_error
 from ._records import (
     HUB_OWNED_FIELDS,
@@ -38,6 +46,7 @@ __all__ = [
     "BudgetItem",
     "Event",
     "FieldProblem",
+    "FileMeta",
     "ImportSummary",
     "Link",
     "LongText",
@@ -64,6 +73,7 @@ __all__ = [
     "export_json_schemas",
     "fold",
     "hash_data",
+    "isbn_is_valid",
     "load_vocabulary_seed",
     "nfc",
     "problem_from_error",

@@ -4,7 +4,7 @@ Every operation of the document the app serves is exercised in process (ASGI), a
 with every scope, in schemathesis' phases: the schema's examples, the coverage phase
 (boundary and negative values of every parameter and body, unexpected methods: it ignores
 ``max_examples`` and makes most of the requests) and the fuzzing phase, bounded by
-``RIGHTSHUB_FUZZ_EXAMPLES`` examples per operation (default 25).
+``RIGHTSHUB_FUZZ_EXAMPLES`` examples per operation (default 15).
 
 Checks: every built-in check that applies, among them no 5xx, documented status codes,
 content types and headers, bodies matching their declared schemas, schema-violating requests
@@ -36,7 +36,7 @@ from gateway import create_app
 from hub import Settings
 from tests.conftest import auth, make_settings
 
-EXAMPLES = int(os.environ.get("RIGHTSHUB_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("RIGHTSHUB_FUZZ_EXAMPLES", "15"))
 PROBLEM_KEYS = ("type", "title", "detail", "title_vi", "title_en", "detail_vi", "detail_en")
 
 # The document is the same for every backend (tests/test_contracts.py keeps openapi/ equal to

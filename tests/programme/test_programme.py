@@ -102,6 +102,20 @@ async def test_progress_filters_by_year_and_agency(client: httpx.AsyncClient, hu
     assert (await programme_progress(hub, agency="G16", today=TODAY)).training.courses == 0
 
 
+async def test_heat_map_of_all_years_shows_the_latest_year_with_briefings(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    await _load(client)
+    # In March 2026 nothing was held yet this year: the map shows 2025, all twelve months.
+    progress = await programme_progress(hub, today=date(2026, 3, 10))
+    assert progress.heatmap_year == 2025
+    coverage = progress.indicator("press_briefing_coverage")
+    assert (coverage.numerator, coverage.denominator) == (2, 34 * 12)
+    # The current year, asked for: only the months begun so far count.
+    current = await programme_progress(hub, year=2026, today=date(2026, 3, 10))
+    assert current.indicator("press_briefing_coverage").denominator == 34 * 3
+
+
 async def test_deleted_records_do_not_count(client: httpx.AsyncClient, hub: Hub) -> None:
     await _load(client)
     response = await client.delete("/v1/products/b1", headers=auth("g16"))

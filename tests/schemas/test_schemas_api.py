@@ -16,11 +16,12 @@ from schemas import (
 def test_public_names_pinned() -> None:
     assert schemas.__all__ == [
         "HUB_OWNED_FIELDS", "RECORD_TYPES", "Award", "Budget", "BudgetItem", "Event",
-        "FieldProblem", "ImportSummary", "Link", "LongText", "Material", "Plan", "Product",
+        "FieldProblem", "FileMeta", "ImportSummary", "Link", "LongText", "Material", "Plan",
+        "Product",
         "Provenance", "RecordContent", "RecordEnvelope", "RecordType", "RecordTypeName",
         "Rejection", "Report", "ShortText", "Target", "Text", "TrainingCourse", "Visibility",
         "VocabularySeed", "VocabularyTerm", "check_vocabularies", "content_dict", "content_hash",
-        "export_json_schemas", "fold", "hash_data", "load_vocabulary_seed", "nfc",
+        "export_json_schemas", "fold", "hash_data", "isbn_is_valid", "load_vocabulary_seed", "nfc",
         "problem_from_error", "problems_from_validation_error", "split_envelope", "vocab_refs",
         "vocabulary_codes",
     ]
