@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import Principal, list_changes
+from hub import Principal, list_changes, withdrawal_of
 from hub._db import CHANGE_FEED_LOCK
 from hub._registry import AgencyGraph
 from hub._tables import HubLock, RecordChange
@@ -151,7 +151,7 @@ async def _select(
             record = change["record"]
             data = previous.get((record["id"], record["version"] - 1))
             if data is not None and _themes_match(flt, {"data": data}):
-                kept.append(_withdrawal(change) if change["op"] == "upsert" else change)
+                kept.append(withdrawal_of(change) if change["op"] == "upsert" else change)
         kept.sort(key=lambda c: c["seq"])
     return [{"event_id": event_id(c["seq"]), **c} for c in kept]
 
@@ -160,12 +160,6 @@ def _themes_match(flt: EventFilter, record: dict[str, Any]) -> bool:
     assert flt.themes is not None
     themes = (record.get("data") or {}).get("themes") or ()
     return not flt.themes.isdisjoint(themes)
-
-
-def _withdrawal(change: dict[str, Any]) -> dict[str, Any]:
-    # Nothing of the record is left for an agency that may no longer read it, files included.
-    record = {**change["record"], "content_hash": "", "data": {}, "provenance": {}, "files": []}
-    return {**change, "op": "withdraw", "record": record}
 
 
 async def _previous_versions(

@@ -16,7 +16,7 @@ from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
 from hub._catalog import Catalog, seed_vocabularies
-from hub._changes import ChangePage, list_changes
+from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
 from hub._db import Database
 from hub._errors import (
@@ -115,4 +115,5 @@ __all__ = [
     "unarchived_state_funded",
     "verify_archive",
     "verify_audit",
+    "withdrawal_of",
 ]

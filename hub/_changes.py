@@ -56,7 +56,7 @@ async def list_changes(
             changes.append(_change(c))
         elif c.previous_visibility in SHARED_VISIBILITIES:
             # Made private: agencies that could read it must drop their copy.
-            changes.append(_withdrawal(c))
+            changes.append(withdrawal_of(_change(c)))
     # Each version's file list as it was at that change (product archive, hub._archive).
     lists = await file_lists_at(
         session, [(ch["record"]["id"], ch["seq"]) for ch in changes if ch["op"] == "upsert"]
@@ -87,8 +87,11 @@ def _change(c: RecordChange) -> dict[str, Any]:
     }
 
 
-def _withdrawal(c: RecordChange) -> dict[str, Any]:
-    change = _change(c)
-    change["op"] = "withdraw"
-    change["record"].update(content_hash="", data={}, provenance={})
-    return change
+def withdrawal_of(change: dict[str, Any]) -> dict[str, Any]:
+    """``change`` as a ``withdraw``: what an agency that may no longer read the record gets.
+
+    Nothing of the record is left, files included; ``change`` itself is not modified (the
+    outbox withdraws changes it has already read from :func:`list_changes`).
+    """
+    record = {**change["record"], "content_hash": "", "data": {}, "provenance": {}, "files": []}
+    return {**change, "op": "withdraw", "record": record}

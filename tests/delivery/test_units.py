@@ -1,4 +1,4 @@
-"""Pure helpers of deliveries: the signature, the back-off, Retry-After."""
+"""Pure helpers of deliveries: the signature, the back-off, Retry-After, a withdrawal."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from connectors import backoff_seconds, sign_delivery, verify_delivery
 from connectors._delivery import retry_after_seconds
+from hub import withdrawal_of
 
 SECRET = "whs_" + "k" * 40
 
@@ -55,3 +56,17 @@ def test_retry_after() -> None:
     assert retry_after_seconds(None, cap=60) is None
     assert retry_after_seconds("soon", cap=60) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", cap=60) == 0.0
+
+
+def test_withdrawal_leaves_nothing_of_the_record() -> None:
+    # The outbox withdraws changes that carry their version's files: those go too.
+    record = {"id": "r1", "type": "products", "owner_agency": "G16", "version": 2,
+              "content_hash": "abc", "data": {"title": "Sổ tay"}, "provenance": {"by": "x"},
+              "files": [{"sha256": "f" * 64, "name": "so-tay.pdf"}]}
+    change = {"seq": 7, "op": "upsert", "record": record}
+    withdrawn = withdrawal_of(change)
+    assert withdrawn == {"seq": 7, "op": "withdraw", "record": {
+        "id": "r1", "type": "products", "owner_agency": "G16", "version": 2,
+        "content_hash": "", "data": {}, "provenance": {}, "files": []}}
+    assert change == {"seq": 7, "op": "upsert", "record": record}  # the original untouched
+    assert record["files"] and record["data"]
