@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
@@ -52,8 +53,8 @@ class SubscriptionInfo:
     oauth_client_id: str | None
     oauth_scope: str | None
     active: bool
-    position: int
-    attempts: int
+    position: Annotated[int, Field(description="The last change-feed seq handled")]
+    attempts: Annotated[int, Field(description="Failed attempts of the batch being delivered")]
     next_attempt_at: datetime
     last_error: str | None
     last_delivered_at: datetime | None

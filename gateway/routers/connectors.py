@@ -9,6 +9,7 @@ they are audited after the call rather than holding the write lock during it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -82,22 +83,11 @@ class RunRequest(BaseModel):
     full_refresh: bool = False
 
 
-class ConnectorOut(BaseModel):
-    id: str
-    agency: str
-    name: str
-    kind: str
-    config: dict[str, Any]
-    secrets_set: list[str]
-    enabled: bool
-    schedule_seconds: int
-    next_run_at: datetime | None
-    full_refresh_requested: bool
-    failures: int
-    breaker_open_until: datetime | None
-    running: bool
-    created_at: datetime
-    updated_at: datetime
+@dataclass(frozen=True, slots=True)
+class ConnectorOut(connectors.ConnectorInfo):
+    # The fields are the service's; this class only names the schema in the contract. No
+    # docstring: it would become the schema's description and change openapi/openapi.json.
+    pass
 
 
 class ConnectorListOut(BaseModel):

@@ -6,6 +6,7 @@ A hub admin manages every agency's subscriptions; an agency admin only its own a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -81,33 +82,16 @@ class RedeliverRequest(_Body):
         default=None, max_length=1000, description="None: every dead letter")
 
 
-class SubscriptionOut(BaseModel):
-    id: str
-    agency: str
-    name: str
-    endpoint_url: str
-    record_types: list[str] | None
-    owner_agencies: list[str] | None
-    themes: list[str] | None
-    auth_kind: str
-    token_url: str | None
-    oauth_client_id: str | None
-    oauth_scope: str | None
-    active: bool
-    position: int = Field(description="The last change-feed seq handled")
-    attempts: int = Field(description="Failed attempts of the batch being delivered")
-    next_attempt_at: datetime
-    last_error: str | None
-    last_delivered_at: datetime | None
-    delivered_events: int
-    dead_letters: int
-    created_at: datetime
-    created_by: str | None
-    updated_at: datetime
+@dataclass(frozen=True)
+class SubscriptionOut(service.SubscriptionInfo):
+    # The fields are the service's; this class only names the schema in the contract. No
+    # docstring: it would become the schema's description and change openapi/openapi.json.
+    pass
 
 
+@dataclass(frozen=True)
 class SubscriptionCreated(SubscriptionOut):
-    secret: str | None = Field(description="The generated HMAC secret, shown once")
+    secret: Annotated[str | None, Field(description="The generated HMAC secret, shown once")]
 
 
 class SubscriptionListOut(BaseModel):
