@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub._hub import Hub
 from hub._principal import Principal
-from hub._query import visible_to
+from hub._query import has_facet, visible_to
 from hub._registry import AgencyGraph
-from hub._tables import Record, RecordFacet, VocabularyTerm
+from hub._tables import Record, VocabularyTerm
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +167,6 @@ class _Calculator:
             VocabularyTerm.vocabulary == vocabulary, VocabularyTerm.group.in_(groups))
         return sorted((await self.session.execute(stmt)).scalars())
 
-    def _has_facet(self, facet: str, codes: list[str]) -> sa.ColumnElement[bool]:
-        return sa.exists().where(RecordFacet.record_id == Record.id, RecordFacet.facet == facet,
-                                 RecordFacet.code.in_(codes))
-
     def _province_of(self, province_code: str | None, owner: str) -> set[str]:
         """The provinces in force that an event counts for: its own province field, else its
         owner when that is a province; former provinces roll into their successors."""
@@ -188,12 +184,12 @@ class _Calculator:
         languages = await self._codes("language", ("ethnic_minority", "foreign"))
         digital_channels = await self._codes("channel", ("digital",))
         reach = await self._count("products", sa.or_(
-            self._has_facet("language", languages),
-            self._has_facet("channel", digital_channels)))
+            has_facet("language", languages),
+            has_facet("channel", digital_channels)))
         edition_format = Record.data["edition_format"].as_string()
         digitised = sa.or_(Record.kind.in_(DIGITAL_KINDS), edition_format.in_(DIGITAL_FORMATS))
         online = sa.and_(Record.visibility.in_(("shared", "public")), sa.or_(
-            self._has_facet("channel", digital_channels), edition_format == "online",
+            has_facet("channel", digital_channels), edition_format == "online",
             Record.kind.in_(("mooc_course", "mooc_lesson"))))
         digitised_online = await self._count("products", digitised, online)
 

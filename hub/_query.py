@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +73,14 @@ def visible_to(principal: Principal, graph: AgencyGraph) -> sa.ColumnElement[boo
     return condition
 
 
+def has_facet(facet: str, code: str | Sequence[str]) -> sa.ColumnElement[bool]:
+    """Records with the facet ``code`` (or one of the ``code`` list), through the facet
+    look-up index (facet, code, record_id)."""
+    matches = RecordFacet.code == code if isinstance(code, str) else RecordFacet.code.in_(code)
+    return Record.id.in_(sa.select(RecordFacet.record_id).where(RecordFacet.facet == facet,
+                                                                 matches))
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -106,9 +115,7 @@ def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement
     lists of common digit triples, and grows with the table."""
     isbn = _as_isbn(q)
     if isbn is not None:
-        by_isbn = Record.id.in_(sa.select(RecordFacet.record_id).where(
-            RecordFacet.facet == "isbn", RecordFacet.code == isbn))
-        return [by_isbn], [sa.true()]
+        return [has_facet("isbn", isbn)], [sa.true()]
     folded = schemas.fold(q)
     words = folded.split()
     if not words or len(folded) > 200 or _CONTROL.search(q):
@@ -154,13 +161,7 @@ def filter_conditions(
         ("channel", flt.channel),
     ):
         if code is not None:
-            conditions.append(
-                Record.id.in_(
-                    sa.select(RecordFacet.record_id).where(
-                        RecordFacet.facet == facet, RecordFacet.code == code
-                    )
-                )
-            )
+            conditions.append(has_facet(facet, code))
     if flt.date_from is not None:
         conditions.append(Record.primary_date >= flt.date_from)
     if flt.date_to is not None:
