@@ -11,7 +11,7 @@ import strawberry
 import schemas
 from auth._policy import RECORDS_READ
 from gateway.graphql._context import Context
-from gateway.graphql._loaders import read_session, record_source
+from gateway.graphql._loaders import read_connection, record_source
 from gateway.graphql._scalars import Date, DateTime
 from gateway.routers.records import _utc
 from hub import InvalidInput, RecordFilter, encode_cursor, list_records
@@ -93,33 +93,59 @@ def _tier(title: str, phrase: str) -> int:
     return 2 if phrase in folded else 3
 
 
-def connection(rows: list[Any], next_cursor: str | None, flt: RecordFilter) -> dict[str, Any]:
-    nodes = [record_source(r) for r in rows]
-    if flt.q is None:
-        cursors = [encode_cursor([r.seq]) for r in rows]
-    else:
-        phrase = schemas.fold(flt.q)
-        single_tier = _as_isbn(flt.q) is not None  # an ISBN search has one tier (hub._query)
-        cursors = [
-            encode_cursor([0 if single_tier else _tier(r.data.get("title", ""), phrase), r.seq])
-            for r in rows
-        ]
-    return {
-        "nodes": nodes,
-        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
-        "page_info": {"has_next_page": next_cursor is not None,
-                      "end_cursor": cursors[-1] if cursors else None},
-    }
+class PageConnection:
+    """A page as a Relay connection. ``nodes`` are built at once; the per-edge cursors and
+    ``pageInfo`` only when the query asks for them (most ask for ``nodes`` alone, and a cursor
+    per row cost more than the row's fields)."""
+
+    __slots__ = ("_cursors", "_flt", "_next_cursor", "_rows", "nodes")
+
+    def __init__(self, rows: list[Any], next_cursor: str | None, flt: RecordFilter) -> None:
+        self.nodes = [record_source(r) for r in rows]
+        self._rows = rows
+        self._next_cursor = next_cursor
+        self._flt = flt
+        self._cursors: list[str] | None = None
+
+    def _edge_cursors(self) -> list[str]:
+        if self._cursors is None:
+            rows, flt = self._rows, self._flt
+            if flt.q is None:
+                self._cursors = [encode_cursor([r.seq]) for r in rows]
+            else:
+                phrase = schemas.fold(flt.q)
+                single_tier = _as_isbn(flt.q) is not None  # an ISBN search has one tier
+                self._cursors = [
+                    encode_cursor([0 if single_tier else _tier(r.data.get("title", ""), phrase),
+                                   r.seq])
+                    for r in rows
+                ]
+        return self._cursors
+
+    @property
+    def edges(self) -> list[dict[str, Any]]:
+        return [{"cursor": c, "node": n}
+                for c, n in zip(self._edge_cursors(), self.nodes, strict=True)]
+
+    @property
+    def page_info(self) -> dict[str, Any]:
+        cursors = self._edge_cursors()
+        return {"has_next_page": self._next_cursor is not None,
+                "end_cursor": cursors[-1] if cursors else None}
+
+
+def connection(rows: list[Any], next_cursor: str | None, flt: RecordFilter) -> PageConnection:
+    return PageConnection(rows, next_cursor, flt)
 
 
 async def list_page(
     info: Info, record_type: str, first: int | None, after: str | None, flt: RecordFilter
-) -> dict[str, Any]:
+) -> PageConnection:
     context = info.context
     context.require(RECORDS_READ)
     size = page_size(info, first)
     check(after, CURSOR, "after")
-    async with read_session(context.hub) as session:
+    async with read_connection(context.hub) as session:
         page = await list_records(session, context.principal, context.graph, record_type, flt,
                                   limit=size, cursor=after)
     return connection(page.items, page.next_cursor, flt)
