@@ -86,7 +86,7 @@ def ensure_postgraphile() -> Path:
 
 
 @contextlib.contextmanager
-def postgraphile(database_url: str) -> Iterator[str]:
+def postgraphile(database_url: str) -> Iterator[tuple[str, int]]:
     cli = ensure_postgraphile()
     port = c.free_port()
     log = c.CACHE / f"postgraphile-{port}.log"
@@ -110,7 +110,7 @@ def postgraphile(database_url: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"postgraphile not ready after 60 s; see {log}")
             time.sleep(0.3)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:
@@ -128,8 +128,18 @@ def _post_script(name: str, query: str) -> Path:
     return script
 
 
-def wrk(url: str, headers: dict[str, str], script: Path | None, seconds: int) -> dict[str, Any]:
-    """wrk with its default 2 s time-out (time-outs counted and reported, not hidden)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, headers: dict[str, str], script: Path | None, seconds: int,
+        pid: int | None = None) -> dict[str, Any]:
+    """wrk with its default 2 s time-out (time-outs counted and reported, not hidden).
+    ``pid``: the server process, whose CPU time per request is reported too (a figure the
+    machine's other load disturbs less than req/s)."""
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     cmd = [c.ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
            "--timeout", "2s"]
     for name, value in headers.items():
@@ -139,6 +149,10 @@ def wrk(url: str, headers: dict[str, str], script: Path | None, seconds: int) ->
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
     result: dict[str, Any] = {"req_per_s": round(float(found.group(1))) if found else None}
+    total = re.search(r"(\d+) requests in", out)
+    result["cpu_ms_per_request"] = (
+        round((cpu_seconds(pid) - cpu_before) * 1000 / int(total.group(1)), 2)
+        if pid is not None and total and int(total.group(1)) else None)
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
         result[f"p{pct}_ms"] = round(_ms(m.group(1)), 1) if m else None
@@ -166,7 +180,8 @@ def _combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Median req/s, p50 and p99 over the rounds; time-outs and non-2xx answers summed."""
     out: dict[str, Any] = {
         key: c.median([r[key] for r in rounds if r[key] is not None])
-        for key in ("req_per_s", "p50_ms", "p99_ms")
+        for key in ("req_per_s", "p50_ms", "p99_ms", "cpu_ms_per_request")
+        if any(r.get(key) is not None for r in rounds)
     }
     out["req_per_s_rounds"] = [r["req_per_s"] for r in rounds]
     out["timeouts"] = sum(r["timeouts"] for r in rounds)
@@ -192,21 +207,23 @@ def run() -> dict[str, Any]:
     try:
         # All three servers run side by side and are measured in turn, round after round: on
         # a shared machine the load changes by the minute, and each round sees the same load.
-        with c.hub_server(url, workers=1) as (base, _pid), postgraphile(url) as pg_url:
+        with c.hub_server(url, workers=1) as (base, hub_pid), \
+                postgraphile(url) as (pg_url, pg_pid):
             targets = {
                 "hub_graphql": (f"{base}/graphql", auth, _post_script("hub", HUB_QUERY),
-                                HUB_QUERY, ["data", "products", "nodes"]),
-                "hub_rest": (f"{base}/v1/products?limit=50", auth, None, None, ["items"]),
+                                HUB_QUERY, ["data", "products", "nodes"], hub_pid),
+                "hub_rest": (f"{base}/v1/products?limit=50", auth, None, None, ["items"],
+                             hub_pid),
                 "postgraphile": (pg_url, {}, _post_script("pg", PG_QUERY), PG_QUERY,
-                                 ["data", "allRecords", "nodes"]),
+                                 ["data", "allRecords", "nodes"], pg_pid),
             }
             sizes = {k: _check(t[0], t[1], t[3], t[4]) for k, t in targets.items()}
-            for target_url, headers, script, _q, _p in targets.values():
+            for target_url, headers, script, _q, _p, _pid in targets.values():
                 wrk(target_url, headers, script, WARMUP)
             measured: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
             for _ in range(ROUNDS):
-                for key, (target_url, headers, script, _q, _p) in targets.items():
-                    measured[key].append(wrk(target_url, headers, script, DURATION))
+                for key, (target_url, headers, script, _q, _p, pid) in targets.items():
+                    measured[key].append(wrk(target_url, headers, script, DURATION, pid))
             for key, rounds in measured.items():
                 runs[key] = _combine(rounds)
     finally:
@@ -214,16 +231,21 @@ def run() -> dict[str, Any]:
     results["response_bytes"] = sizes
     results["ratio_hub_graphql_to_postgraphile"] = round(
         runs["hub_graphql"]["req_per_s"] / runs["postgraphile"]["req_per_s"], 2)
+    results["ratio_cpu_per_request_postgraphile_to_hub_graphql"] = round(
+        runs["postgraphile"]["cpu_ms_per_request"] / runs["hub_graphql"]["cpu_ms_per_request"], 2)
     labels = {"hub_graphql": "hub POST /graphql (Strawberry)",
               "hub_rest": "hub GET /v1/products?limit=50",
               "postgraphile": f"PostGraphile {POSTGRAPHILE_VERSION} (Node, 1 process)"}
     rows = [(label, runs[k]["req_per_s"], runs[k]["p50_ms"], runs[k]["p99_ms"],
-             runs[k]["timeouts"], runs[k]["non_2xx"], sizes[k]) for k, label in labels.items()]
+             runs[k]["cpu_ms_per_request"], runs[k]["timeouts"], runs[k]["non_2xx"], sizes[k])
+            for k, label in labels.items()]
     c.print_table("graphql: 50 products with their agencies, one server process each",
-                  ["endpoint", "req/s", "p50 ms", "p99 ms", "time-outs", "non-2xx",
-                   "bytes"], rows)
+                  ["endpoint", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "time-outs",
+                   "non-2xx", "bytes"], rows)
     c.console.print(f"hub GraphQL / PostGraphile: "
-                    f"{results['ratio_hub_graphql_to_postgraphile']} (goal ≥ 1)")
+                    f"{results['ratio_hub_graphql_to_postgraphile']} req/s (goal ≥ 1); CPU per "
+                    f"request, PostGraphile / hub: "
+                    f"{results['ratio_cpu_per_request_postgraphile_to_hub_graphql']}")
     c.write_results("graphql", results)
     return results
 
