@@ -14,10 +14,11 @@ mounting is not permitted these tests are skipped with the reason.
 
 PostgreSQL: ``ALTER DATABASE ... SET default_transaction_read_only = on`` applies to new
 connections; the hub's pooled connections are ended with ``pg_terminate_backend`` so the next
-checkout reconnects (hub._db sees the closed connection) under the new setting. A full disk is a tablespace on a
-small tmpfs owned by the server's user, holding every table and index of the test database
-(catalogs and WAL stay on the main disk, so the server itself keeps running), until "could not
-extend file" (SQLSTATE 53100) refuses a batch; a remount with a larger ``size=`` makes room.
+checkout reconnects (hub._db sees the closed connection) under the new setting. A full disk is
+a tablespace on a small tmpfs owned by the server's user, holding every table and index of the
+test database (catalogs and WAL stay on the main disk, so the server itself keeps running),
+until "could not extend file" (SQLSTATE 53100) refuses a batch; a remount with a larger
+``size=`` makes room.
 """
 
 from __future__ import annotations
