@@ -134,10 +134,6 @@ class PageConnection:
                 "end_cursor": cursors[-1] if cursors else None}
 
 
-def connection(rows: list[Any], next_cursor: str | None, flt: RecordFilter) -> PageConnection:
-    return PageConnection(rows, next_cursor, flt)
-
-
 async def list_page(
     info: Info, record_type: str, first: int | None, after: str | None, flt: RecordFilter
 ) -> PageConnection:
@@ -148,4 +144,4 @@ async def list_page(
     async with read_connection(context.hub) as session:
         page = await list_records(session, context.principal, context.graph, record_type, flt,
                                   limit=size, cursor=after)
-    return connection(page.items, page.next_cursor, flt)
+    return PageConnection(page.items, page.next_cursor, flt)

@@ -49,15 +49,23 @@ _READERS: weakref.WeakKeyDictionary[Database, async_sessionmaker[AsyncSession]] 
 )
 
 
+def _autocommit_engine(hub: Hub) -> AsyncEngine:
+    # The hub's engine (same pool) with its reads in autocommit, made once per database.
+    engine = _AUTOCOMMIT.get(hub.db)
+    if engine is None:
+        engine = _AUTOCOMMIT[hub.db] = hub.db.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def read_session(hub: Hub) -> AsyncSession:
-    """A session for the reads of one resolver or loader: one statement each, so they run in
-    autocommit. On PostgreSQL that spares the BEGIN and ROLLBACK round trips around every
-    SELECT (a list cost 6 round trips through a default session, 4 through this one, 3 of
-    them the pool's pre-ping)."""
+    """A session for the reads of one resolver or loader that loads mapped objects: one
+    statement each, so they run in autocommit. On PostgreSQL that spares the BEGIN and
+    ROLLBACK round trips around every SELECT."""
     makers = _READERS.get(hub.db)
     if makers is None:
-        engine = hub.db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        makers = _READERS[hub.db] = async_sessionmaker(engine, expire_on_commit=False)
+        makers = _READERS[hub.db] = async_sessionmaker(_autocommit_engine(hub),
+                                                       expire_on_commit=False)
     return makers()
 
 
@@ -71,10 +79,7 @@ async def read_connection(hub: Hub) -> AsyncIterator[AsyncConnection]:
     at 64 concurrent requests the hub opened 10–15 PostgreSQL connections a second (a
     backend started and a TLS handshake tried for each). A reader holds one connection and
     never asks for another while holding it, so waiting here cannot deadlock."""
-    engine = _AUTOCOMMIT.get(hub.db)
-    if engine is None:
-        engine = _AUTOCOMMIT[hub.db] = hub.db.engine.execution_options(
-            isolation_level="AUTOCOMMIT")
+    engine = _autocommit_engine(hub)
     async with _gate(hub), engine.connect() as connection:
         yield connection
 
