@@ -55,9 +55,10 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         # CPU serving 50 products (bench/graphql); frozen, the server's CPU per request fell
         # by about a fifth (medians of 4 alternating runs of GraphQL). Unfrozen at shutdown, so
         # a process that starts several apps (the tests) does not keep their garbage.
-        # Not on SQLite: there, connections the pool drops after the file was read-only must
-        # be collected to let go of the file, or a hub never writes again once the storage is
-        # writable (tests/faults/test_storage.py fails with the freeze).
+        # Not on SQLite: connections the pool drops after the file was read-only let go of
+        # the file only when collected, if at all; a frozen hub was seen never to write again
+        # once its storage was writable (the storage fault test now restarts the hub after
+        # read-only storage, see hub._db).
         freeze = not settings.is_sqlite
         if freeze:
             gc.freeze()

@@ -122,6 +122,9 @@ def _drop_read_only_connections(context: Any) -> None:
     # default_transaction_read_only or a standby; a SQLite file SQLite could only open for
     # reading) stays read-only once writes are possible again: treat the error as a
     # disconnect so the pool replaces its connections and the retried write gets a fresh one.
+    # On PostgreSQL that is enough. On SQLite the process keeps its read-only view of the
+    # file while any connection opened read-only is still open, and aiosqlite can leave the
+    # dropped ones open: the hub is restarted after read-only storage (docs/exchange-api.md).
     error = context.original_exception
     if getattr(error, "sqlstate", None) == PG_READ_ONLY_TRANSACTION or str(
         getattr(error, "sqlite_errorname", "")
