@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hub._phrase import register_sqlite_functions
 from hub._settings import Settings
 from hub._tables import HubLock
 
@@ -51,6 +52,7 @@ def create_engine(settings: Settings, *, command_timeout: float | None = 60) -> 
             settings.database_url, pool_size=5, max_overflow=5, **json_codec
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", register_sqlite_functions)
         event.listen(engine.sync_engine, "handle_error", _drop_read_only_connections)
         return engine
     engine = create_async_engine(

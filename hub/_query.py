@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 import schemas
 from hub._cursor import decode_cursor, encode_cursor
 from hub._errors import InvalidInput
+from hub._phrase import SEPARATOR, HasWordPairs, word_pairs
 from hub._principal import Principal
 from hub._registry import AgencyGraph
 from hub._tables import Record, RecordFacet
@@ -111,7 +112,8 @@ def _inlined(text: str) -> sa.BindParameter[str]:
 
 def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]]:
     """Every folded word must occur in the searchable text. Matches fall in four tiers, shown
-    in order: title equals the phrase, title starts with it, title contains it, the rest.
+    in order: title equals the phrase, title starts with it, title contains it (its words
+    whole: ``hub._phrase``), the rest.
 
     Tiers are separate conditions (not one CASE to sort by), so each tier's page is read in
     ``seq`` order through an index, whatever the number of matches (bench/scale).
@@ -135,7 +137,14 @@ def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement
     phrase = _like_escape(folded)
     exact = RECORDS.title_folded == _inlined(folded)
     prefix = RECORDS.title_folded.like(_inlined(f"{phrase}%"), escape="\\")
-    contains = RECORDS.title_folded.like(_inlined(f"%{phrase}%"), escape="\\")
+    contains: sa.ColumnElement[bool] = RECORDS.title_folded.like(
+        _inlined(f"%{phrase}%"), escape="\\")
+    pairs = word_pairs(folded)
+    if pairs:  # the phrase's word pairs first: their index is what keeps the tier fast
+        contains = sa.and_(
+            HasWordPairs(RECORDS.title_folded, _inlined(SEPARATOR.join(sorted(set(pairs))))),
+            contains,
+        )
     tiers = [exact, sa.and_(prefix, ~exact), sa.and_(contains, ~prefix), ~contains]
     return conditions, tiers
 

@@ -6,9 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from hub import Hub, InvalidInput
+from hub._phrase import PUNCTUATION, word_pairs
 from hub._query import _search
 from tests.api._helpers import event, product, push, source_ids
 
@@ -65,6 +67,33 @@ async def test_exact_title_ranks_first(client: httpx.AsyncClient) -> None:
     assert plain[-1] == "EXACT"
     # Diacritics and case in the query do not change the ranking.
     assert await source_ids(client, "g16", "products", q="QUYỀN TRẺ EM") == order
+
+
+async def test_title_contains_tier_takes_whole_words(client: httpx.AsyncClient) -> None:
+    # Pushed in this order so seq order alone would put WHOLE last.
+    await push(client, "g16", "products", [product("WHOLE", title="Sổ tay: uyên trẻ em")])
+    await push(client, "g16", "products", [
+        product("PART", title="Khuyên trẻ em"),  # "uyen tre em" begins inside "khuyen"
+        product("PUNCT", title="Kỷ niệm Điện Biên. 70 năm"),
+    ])
+    assert await source_ids(client, "g16", "products", q="uyen tre em") == ["WHOLE", "PART"]
+    # "dien bien." is the pair "dien bien" once punctuation is a space.
+    assert await source_ids(client, "g16", "products", q="dien bien. 70") == ["PUNCT"]
+
+
+async def test_word_pairs_agree_with_postgresql(hub: Hub, backend: str) -> None:
+    """PostgreSQL's rh_word_pairs (migration 0007, behind the GIN index) splits titles exactly
+    like hub._phrase.word_pairs, which SQLite uses: otherwise the two databases would rank
+    differently and the index would miss titles."""
+    if backend != "postgresql":
+        pytest.skip("rh_word_pairs is PostgreSQL's")
+    titles = [f"a{ch}b {ch}c{ch}{ch} d" for ch in PUNCTUATION]
+    titles += ["", "mot", "dien bien: 70 nam", "  hai   tu  ", "quyen tre em (ban 2)",
+               "中文 标题", "ក ខ"]
+    async with hub.db.session() as session:
+        for title in titles:
+            got = (await session.execute(sa.text("SELECT rh_word_pairs(:t)"), {"t": title}))
+            assert got.scalar_one() == word_pairs(title), title
 
 
 async def test_every_word_must_match(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from hub._migrate import alembic_config, head_revision, upgrade
 from hub._tables import Base
 from tests.conftest import PG_SERVER, REQUIRE_PG, _create_pg_database, _drop_pg_database
 
-TRGM = {"ix_records_search_trgm", "ix_records_title_trgm"}
+TRGM = {"ix_records_search_trgm", "ix_records_title_trgm", "ix_records_title_pairs"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,7 +49,7 @@ def inspect(url: str) -> tuple[set[str], str | None, list[object]]:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             revision = context.get_current_revision()
             diff = compare_metadata(context, Base.metadata) if revision else []
-            # The trigram search indexes are PostgreSQL-only, made by the migration in SQL.
+            # The search indexes (trigrams, word pairs) are PostgreSQL-only, made in SQL.
             diff = [d for d in diff if not (d[0] == "remove_index" and d[1].name in TRGM)]
             return tables, revision, diff
     finally:
