@@ -3,12 +3,13 @@ the one answer that creates them."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from schemas import TEXT_CONTROL
 
 Scope = Literal["records:read", "records:write", "changes:read", "admin"]
 Role = Literal["hub_admin", "agency_admin"]
@@ -19,7 +20,6 @@ def _default_scopes() -> list[Scope]:
     return ["records:read", "records:write", "changes:read"]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SECRET_FIELDS = frozenset({"password", "new_password"})
 
 
@@ -27,7 +27,7 @@ def _clean(value: Any, *, secret: bool = False) -> Any:
     """Refuse control characters (PostgreSQL cannot store NUL; no name contains one) and
     normalise text to NFC, recursively; passwords are checked but kept byte for byte."""
     if isinstance(value, str):
-        if _CONTROL.search(value):
+        if TEXT_CONTROL.search(value):
             raise ValueError(
                 "control characters are not allowed / không được chứa ký tự điều khiển"
             )

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query
 from pydantic import BeforeValidator
 
-SAFE_TEXT = r"^[^\x00-\x1F\x7F]+$"
-SOURCE_ID = r"^[^\s\x00-\x1F\x7F]+$"  # as schemas.SourceId: no whitespace at all
+from schemas import CONTROL_CHARACTERS
+
+SAFE_TEXT = rf"^[^{CONTROL_CHARACTERS}]+$"
+SOURCE_ID = rf"^[^\s{CONTROL_CHARACTERS}]+$"  # as schemas.SourceId: no whitespace at all
 CODE = r"^[A-Za-z0-9._-]+$"
 
 SourceIdPath = Annotated[

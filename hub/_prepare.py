@@ -15,7 +15,7 @@ import schemas
 from hub._summary import Rejection
 
 OP_FIELD = "_op"
-_SOURCE_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,200}")  # as schemas' SourceId
+_SOURCE_ID = re.compile(rf"[^\s{schemas.CONTROL_CHARACTERS}]{{1,200}}")  # as schemas' SourceId
 
 
 @dataclass(slots=True)

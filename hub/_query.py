@@ -21,7 +21,7 @@ from hub._tables import Record, RecordFacet
 
 SHARED_VISIBILITIES = ("shared", "public")
 # Refused in search text (PostgreSQL cannot hold NUL in text; the others are never typed).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(f"[{schemas.CONTROL_CHARACTERS}]")
 
 # The tables' columns, not the mapped classes' attributes: a statement built from attributes is
 # an ORM statement, which SQLAlchemy compiles into a new statement object at every execution

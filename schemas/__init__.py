@@ -35,12 +35,14 @@ from ._registry import (
     check_vocabularies,
     vocab_refs,
 )
-from ._text import LongText, ShortText, Text, fold, nfc
+from ._text import CONTROL_CHARACTERS, TEXT_CONTROL, LongText, ShortText, Text, fold, nfc
 from ._vocab import VocabularySeed, VocabularyTerm, load_vocabulary_seed, vocabulary_codes
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "HUB_OWNED_FIELDS",
     "RECORD_TYPES",
+    "TEXT_CONTROL",
     "Award",
     "Budget",
     "BudgetItem",

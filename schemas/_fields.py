@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ._text import nfc
+from ._text import CONTROL_CHARACTERS, nfc
 
 MIN_YEAR = 1945
 MAX_YEAR = 2100
@@ -40,7 +40,7 @@ def _upper_if_str(value: Any) -> Any:
 
 SourceId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f]+$"),
+    StringConstraints(min_length=1, max_length=200, pattern=rf"^[^\s{CONTROL_CHARACTERS}]+$"),
     BeforeValidator(_nfc_if_str),
 ]
 """The agency's own record id: 1-200 characters, no whitespace or control characters."""

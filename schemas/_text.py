@@ -9,13 +9,16 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-__all__ = ["LongText", "ShortText", "Text", "fold", "nfc"]
+__all__ = ["CONTROL_CHARACTERS", "TEXT_CONTROL", "LongText", "ShortText", "Text", "fold", "nfc"]
 
 SHORT_TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000
 
-# C0 controls except TAB, LF, CR; plus DEL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The characters refused in one-line input (search text, codes, query parameters): every C0
+# control and DEL, written as the inside of a regular-expression class.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f"
+# Refused in stored text: the same, less TAB, LF and CR (descriptions have lines).
+TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def nfc(s: str) -> str:
@@ -59,7 +62,7 @@ def _clean_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     value = nfc(value).strip()
-    if _CONTROL.search(value):
+    if TEXT_CONTROL.search(value):
         raise PydanticCustomError(
             "control_character",
             "Text must not contain NUL or other control characters",

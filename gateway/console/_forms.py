@@ -14,8 +14,8 @@ from starlette.requests import Request
 from gateway.console._i18n import parse_date
 from gateway.console._session import CSRF_FIELD, check_csrf, read_session
 from hub import Hub, InvalidInput, NotFound
+from schemas import TEXT_CONTROL
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 # Max size of one upload through the console (the body-size limit applies first).
 MAX_FIELD = 2000
@@ -29,7 +29,7 @@ class Form:
              label: str | None = None) -> str:
         raw = self.data.get(name)
         value = raw if isinstance(raw, str) else ""
-        if _CONTROL.search(value):
+        if TEXT_CONTROL.search(value):
             raise InvalidInput("Không được nhập ký tự điều khiển.",
                                "Control characters are not allowed.")
         value = unicodedata.normalize("NFC", value.strip())
@@ -46,7 +46,7 @@ class Form:
         values = [v for v in self.data.getlist(name) if isinstance(v, str)]
         out = []
         for v in values[:20]:
-            if _CONTROL.search(v) or len(v) > max_length:
+            if TEXT_CONTROL.search(v) or len(v) > max_length:
                 raise InvalidInput("Giá trị không hợp lệ.", "Invalid value.")
             out.append(v.strip())
         return out
@@ -89,7 +89,7 @@ async def read_form(request: Request, hub: Hub) -> Form:
 def query_text(request: Request, name: str, *, max_length: int = 200) -> str:
     """A query parameter as clean text; anything odd is simply ignored (filters)."""
     value = request.query_params.get(name, "")
-    if _CONTROL.search(value) or len(value) > max_length:
+    if TEXT_CONTROL.search(value) or len(value) > max_length:
         return ""
     return unicodedata.normalize("NFC", value.strip())
 

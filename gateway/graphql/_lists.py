@@ -22,7 +22,7 @@ CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
 
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
-SAFE_TEXT = re.compile(r"^[^\x00-\x1F\x7F]{1,200}$")
+SAFE_TEXT = re.compile(rf"^[^{schemas.CONTROL_CHARACTERS}]{{1,200}}$")
 HEADER_TEXT = re.compile(r"^[\x20-\x7E]{1,500}$")
 KEY_TEXT = re.compile(r"^[\x21-\x7E]{1,200}$")
 

@@ -15,7 +15,8 @@ from schemas import (
 
 def test_public_names_pinned() -> None:
     assert schemas.__all__ == [
-        "HUB_OWNED_FIELDS", "RECORD_TYPES", "Award", "Budget", "BudgetItem", "Event",
+        "CONTROL_CHARACTERS", "HUB_OWNED_FIELDS", "RECORD_TYPES", "TEXT_CONTROL", "Award",
+        "Budget", "BudgetItem", "Event",
         "FieldProblem", "FileMeta", "ImportSummary", "Link", "LongText", "Material", "Plan",
         "Product",
         "Provenance", "RecordContent", "RecordEnvelope", "RecordType", "RecordTypeName",
