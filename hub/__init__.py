@@ -36,7 +36,15 @@ from hub._errors import (
 from hub._hub import Hub
 from hub._ingest import IngestPipeline, decode_json, etag_for
 from hub._principal import Principal
-from hub._query import Page, RecordFilter, envelope, get_record, get_record_by_id, list_records
+from hub._query import (
+    Page,
+    RecordFilter,
+    envelope,
+    get_record,
+    get_record_by_id,
+    list_records,
+    search_tier,
+)
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._settings import DevPrincipal, Settings
 from hub._stats import Bucket, count_by, count_records
@@ -110,6 +118,7 @@ __all__ = [
     "load_agency_graph",
     "load_registry_seed",
     "request_hash",
+    "search_tier",
     "seed_registry",
     "seed_vocabularies",
     "unarchived_state_funded",

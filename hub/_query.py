@@ -149,6 +149,21 @@ def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement
     return conditions, tiers
 
 
+def search_tier(q: str, title: str) -> int:
+    """The tier of :func:`_search` that holds a record with this title (for a cursor that
+    points at the record): what the tiers' SQL conditions say, evaluated in Python."""
+    if _as_isbn(q) is not None:
+        return 0  # one tier
+    phrase, folded = schemas.fold(q), schemas.fold(title)
+    if folded == phrase:
+        return 0
+    if folded.startswith(phrase):
+        return 1
+    if phrase in folded and set(word_pairs(phrase)) <= set(word_pairs(folded)):
+        return 2
+    return 3
+
+
 def filter_conditions(
     principal: Principal, graph: AgencyGraph, record_type: str | None, flt: RecordFilter
 ) -> list[sa.ColumnElement[bool]]:

@@ -14,8 +14,7 @@ from gateway.graphql._context import Context
 from gateway.graphql._loaders import read_connection, record_source
 from gateway.graphql._scalars import Date, DateTime
 from gateway.routers.records import _utc
-from hub import InvalidInput, RecordFilter, encode_cursor, list_records
-from hub._query import _as_isbn
+from hub import InvalidInput, RecordFilter, encode_cursor, list_records, search_tier
 
 Info = strawberry.Info[Context, None]
 CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
@@ -83,16 +82,6 @@ def page_size(info: Info, first: int | None) -> int:
     return first
 
 
-def _tier(title: str, phrase: str) -> int:
-    """The search tier of a row, as hub._query orders them (exact, prefix, contains, rest)."""
-    folded = schemas.fold(title)
-    if folded == phrase:
-        return 0
-    if folded.startswith(phrase):
-        return 1
-    return 2 if phrase in folded else 3
-
-
 class PageConnection:
     """A page as a Relay connection. ``nodes`` are built at once; the per-edge cursors and
     ``pageInfo`` only when the query asks for them (most ask for ``nodes`` alone, and a cursor
@@ -113,13 +102,9 @@ class PageConnection:
             if flt.q is None:
                 self._cursors = [encode_cursor([r.seq]) for r in rows]
             else:
-                phrase = schemas.fold(flt.q)
-                single_tier = _as_isbn(flt.q) is not None  # an ISBN search has one tier
-                self._cursors = [
-                    encode_cursor([0 if single_tier else _tier(r.data.get("title", ""), phrase),
-                                   r.seq])
-                    for r in rows
-                ]
+                q = flt.q
+                self._cursors = [encode_cursor([search_tier(q, r.data.get("title", "")), r.seq])
+                                 for r in rows]
         return self._cursors
 
     @property

@@ -66,6 +66,25 @@ async def test_filters_and_pages_match_rest(client: httpx.AsyncClient) -> None:
     assert (await _all_source_ids(client, {"q": "quyen tre em"}))[0] == "P1"  # exact first
 
 
+async def test_edge_cursors_follow_the_search_tiers(client: httpx.AsyncClient) -> None:
+    """A cursor taken from an edge carries its row's search tier, computed in Python: it must
+    agree with the SQL tiers, or paging from it would repeat or skip rows. "khuyen tre em"
+    holds "uyen tre em" but not as whole words, so it is in the last tier (a cursor saying
+    "title contains" would page on into WHOLE again)."""
+    await push(client, "g16", "products", [product("OLD", title="Cũ", description="uyên trẻ em")])
+    await push(client, "g16", "products", [product("WHOLE", title="Sổ tay uyên trẻ em")])
+    await push(client, "g16", "products", [
+        product("PART", title="Khuyên trẻ em"),
+        product("PREFIX", title="Uyên trẻ em và gia đình"),
+        product("DESC", title="Sách", description="uyên trẻ em"),
+    ])
+    expected = ["PREFIX", "WHOLE", "DESC", "PART", "OLD"]  # the last tier newest first
+    rest = [i["source_id"] for i in await list_all(client, "g16", "products", limit=1,
+                                                    q="uyen tre em")]
+    assert rest == expected
+    assert await _all_source_ids(client, {"q": "uyen tre em"}, first=1) == expected
+
+
 async def test_nested_relations_and_reference_data(client: httpx.AsyncClient) -> None:
     await push(client, "g16", "products", [product("M1"), product("M2")])
     await push(client, "g16", "training-courses", [
