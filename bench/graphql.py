@@ -1,8 +1,10 @@
 """GraphQL: 50 products with their agencies, at 64 connections with wrk (2 threads), through
-the hub's ``/graphql`` (one server process), beside the same page through the hub's REST
-(``GET /v1/products?limit=50``) and through PostGraphile v5 pointed at the same PostgreSQL
-tables, in the same run: the three are measured in turn, 3 rounds of 3 s each, and the
-medians reported (the machine's load changes by the minute; each round sees the same).
+the hub's ``/graphql``, beside the same page through the hub's REST (``GET
+/v1/products?limit=50``) and through PostGraphile v5 pointed at the same PostgreSQL tables, in
+the same run: one server process each, then two processes each (the hub's uvicorn workers;
+PostGraphile in library mode under Node's cluster module, as its CLI has no workers option).
+All are measured in turn, 3 rounds of 3 s each, and the medians reported (the machine's load
+changes by the minute; each round sees the same).
 
 PostGraphile is installed from npm into ``bench/.cache/postgraphile`` on first use (the
 machine's Node 20 needs a ``Promise.withResolvers`` polyfill, loaded with ``node --require``;
@@ -57,6 +59,34 @@ if (typeof Promise.withResolvers !== "function") {
   };
 }
 """
+CLUSTER = """// Written by bench/graphql.py: N PostGraphile processes sharing one port
+// (Node's cluster module), library mode, with the CLI's preset (Amber).
+import cluster from "node:cluster";
+import { createServer } from "node:http";
+import { postgraphile } from "postgraphile";
+import { grafserv } from "postgraphile/grafserv/node";
+import { makePgService } from "postgraphile/adaptors/pg";
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+
+const [url, port, workers] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+if (cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on("exit", () => process.exit(1));
+  process.on("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers)) worker.kill();
+    process.exit(0);
+  });
+} else {
+  const pgl = postgraphile({
+    extends: [PostGraphileAmberPreset],
+    pgServices: [makePgService({ connectionString: url, schemas: ["public"] })],
+    grafserv: { graphiql: false, watch: false },
+  });
+  const server = createServer();
+  await pgl.createServ(grafserv).addTo(server);
+  server.listen(port, "127.0.0.1");
+}
+"""
 CONFIG = """// Written by bench/graphql.py: PostGraphile's own defaults (the Amber preset).
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 export default {
@@ -72,6 +102,7 @@ def ensure_postgraphile() -> Path:
     PG_DIR.mkdir(parents=True, exist_ok=True)
     (PG_DIR / "polyfill.cjs").write_text(POLYFILL)
     (PG_DIR / "graphile.config.mjs").write_text(CONFIG)
+    (PG_DIR / "cluster.mjs").write_text(CLUSTER)
     installed = PG_DIR / "node_modules" / "postgraphile" / "package.json"
     if not installed.is_file() or orjson.loads(installed.read_bytes())["version"] \
             != POSTGRAPHILE_VERSION:
@@ -86,13 +117,17 @@ def ensure_postgraphile() -> Path:
 
 
 @contextlib.contextmanager
-def postgraphile(database_url: str) -> Iterator[tuple[str, int]]:
+def postgraphile(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """PostGraphile's CLI, or ``workers`` processes of it under Node's cluster module."""
     cli = ensure_postgraphile()
     port = c.free_port()
     log = c.CACHE / f"postgraphile-{port}.log"
     cmd = ["node", "--require", str(PG_DIR / "polyfill.cjs"), str(cli),
            "-C", str(PG_DIR / "graphile.config.mjs"), "-c", database_url, "-s", "public",
            "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        cmd = ["node", "--require", str(PG_DIR / "polyfill.cjs"), str(PG_DIR / "cluster.mjs"),
+               database_url, str(port), str(workers)]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=PG_DIR, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, "NODE_ENV": "production"},
@@ -129,9 +164,14 @@ def _post_script(name: str, query: str) -> Path:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its children (``/proc``): a server of
+    several processes (uvicorn's workers, Node's cluster) counts as one."""
+    proc = Path(f"/proc/{pid}")
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = {int(child) for task in proc.glob("task/*/children")
+                for child in task.read_text().split()}
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def wrk(url: str, headers: dict[str, str], script: Path | None, seconds: int,
@@ -208,14 +248,20 @@ def run() -> dict[str, Any]:
         # All three servers run side by side and are measured in turn, round after round: on
         # a shared machine the load changes by the minute, and each round sees the same load.
         with c.hub_server(url, workers=1) as (base, hub_pid), \
-                postgraphile(url) as (pg_url, pg_pid):
+                postgraphile(url) as (pg_url, pg_pid), \
+                c.hub_server(url, workers=2) as (base2, hub2_pid), \
+                postgraphile(url, workers=2) as (pg2_url, pg2_pid):
+            hub_script, pg_script = _post_script("hub", HUB_QUERY), _post_script("pg", PG_QUERY)
+            hub_nodes, pg_nodes = ["data", "products", "nodes"], ["data", "allRecords", "nodes"]
             targets = {
-                "hub_graphql": (f"{base}/graphql", auth, _post_script("hub", HUB_QUERY),
-                                HUB_QUERY, ["data", "products", "nodes"], hub_pid),
+                "hub_graphql": (f"{base}/graphql", auth, hub_script, HUB_QUERY, hub_nodes,
+                                hub_pid),
                 "hub_rest": (f"{base}/v1/products?limit=50", auth, None, None, ["items"],
                              hub_pid),
-                "postgraphile": (pg_url, {}, _post_script("pg", PG_QUERY), PG_QUERY,
-                                 ["data", "allRecords", "nodes"], pg_pid),
+                "postgraphile": (pg_url, {}, pg_script, PG_QUERY, pg_nodes, pg_pid),
+                "hub_graphql_2": (f"{base2}/graphql", auth, hub_script, HUB_QUERY, hub_nodes,
+                                  hub2_pid),
+                "postgraphile_2": (pg2_url, {}, pg_script, PG_QUERY, pg_nodes, pg2_pid),
             }
             sizes = {k: _check(t[0], t[1], t[3], t[4]) for k, t in targets.items()}
             for target_url, headers, script, _q, _p, _pid in targets.values():
@@ -229,23 +275,30 @@ def run() -> dict[str, Any]:
     finally:
         c.drop_pg_database(DB)
     results["response_bytes"] = sizes
-    results["ratio_hub_graphql_to_postgraphile"] = round(
-        runs["hub_graphql"]["req_per_s"] / runs["postgraphile"]["req_per_s"], 2)
-    results["ratio_cpu_per_request_postgraphile_to_hub_graphql"] = round(
-        runs["postgraphile"]["cpu_ms_per_request"] / runs["hub_graphql"]["cpu_ms_per_request"], 2)
-    labels = {"hub_graphql": "hub POST /graphql (Strawberry)",
-              "hub_rest": "hub GET /v1/products?limit=50",
-              "postgraphile": f"PostGraphile {POSTGRAPHILE_VERSION} (Node, 1 process)"}
+    for hub_key, pg_key, suffix in (("hub_graphql", "postgraphile", ""),
+                                    ("hub_graphql_2", "postgraphile_2", "_2_processes")):
+        hub_run, pg_run = runs[hub_key], runs[pg_key]
+        results[f"ratio_hub_graphql_to_postgraphile{suffix}"] = round(
+            hub_run["req_per_s"] / pg_run["req_per_s"], 2)
+        results[f"ratio_cpu_per_request_postgraphile_to_hub_graphql{suffix}"] = round(
+            pg_run["cpu_ms_per_request"] / hub_run["cpu_ms_per_request"], 2)
+    labels = {"hub_graphql": "hub POST /graphql (Strawberry), 1 process",
+              "hub_rest": "hub GET /v1/products?limit=50, 1 process",
+              "postgraphile": f"PostGraphile {POSTGRAPHILE_VERSION} (Node), 1 process",
+              "hub_graphql_2": "hub POST /graphql, 2 processes",
+              "postgraphile_2": "PostGraphile, 2 processes (Node cluster)"}
     rows = [(label, runs[k]["req_per_s"], runs[k]["p50_ms"], runs[k]["p99_ms"],
              runs[k]["cpu_ms_per_request"], runs[k]["timeouts"], runs[k]["non_2xx"], sizes[k])
             for k, label in labels.items()]
-    c.print_table("graphql: 50 products with their agencies, one server process each",
+    c.print_table("graphql: 50 products with their agencies",
                   ["endpoint", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "time-outs",
                    "non-2xx", "bytes"], rows)
-    c.console.print(f"hub GraphQL / PostGraphile: "
-                    f"{results['ratio_hub_graphql_to_postgraphile']} req/s (goal ≥ 1); CPU per "
-                    f"request, PostGraphile / hub: "
-                    f"{results['ratio_cpu_per_request_postgraphile_to_hub_graphql']}")
+    for suffix, name in (("", "1 process each"), ("_2_processes", "2 processes each")):
+        c.console.print(
+            f"hub GraphQL / PostGraphile, {name}: "
+            f"{results[f'ratio_hub_graphql_to_postgraphile{suffix}']} req/s (goal ≥ 1); CPU "
+            f"per request, PostGraphile / hub: "
+            f"{results[f'ratio_cpu_per_request_postgraphile_to_hub_graphql{suffix}']}")
     c.write_results("graphql", results)
     return results
 
