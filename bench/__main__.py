@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("scenario", choices=(*SCENARIOS, "all"))
     parser.add_argument("--size", type=int, default=None,
                         help="memory: records of the large file (default BENCH_MEMORY_SIZE or "
-                             "200,000); "
+                             "150,000); "
                              "scale: the large size (default BENCH_SCALE_SIZE or 1,000,000); "
                              "archive: the file in MiB (default 2048)")
     parser.add_argument("--no-profile", action="store_true",

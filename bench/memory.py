@@ -1,5 +1,5 @@
 """Memory: ``rightshub import`` of an NDJSON file of products into a fresh SQLite database, on
-a 100,000-record prefix and on the whole file (``--size``, default 200,000; the file is
+a 100,000-record prefix and on the whole file (``--size``, default 150,000; the file is
 generated once into bench/.cache). Peak RSS of the CLI process is sampled from /proc
 (VmHWM, the kernel's high-water mark, polled every 50 ms); it should stay flat as the file
 grows."""
@@ -19,7 +19,7 @@ from bench import _common as c
 from bench._data import products
 
 SMALL = 100_000
-DEFAULT_LARGE = 200_000  # 1,000,000 takes ~10 min at the measured rate: --size 1000000
+DEFAULT_LARGE = 150_000  # 1,000,000 takes ~10 min at the measured rate: --size 1000000
 
 
 def ndjson(n: int) -> Path:
