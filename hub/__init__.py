@@ -43,7 +43,7 @@ from hub._query import (
     get_record,
     get_record_by_id,
     list_records,
-    search_tier,
+    search_tiers,
 )
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._settings import DevPrincipal, Settings
@@ -118,7 +118,7 @@ __all__ = [
     "load_agency_graph",
     "load_registry_seed",
     "request_hash",
-    "search_tier",
+    "search_tiers",
     "seed_registry",
     "seed_vocabularies",
     "unarchived_state_funded",

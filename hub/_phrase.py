@@ -17,6 +17,7 @@ databases put the same titles in the same tier. A test holds PostgreSQL's functi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import pairwise
 from typing import Any
 
@@ -39,6 +40,11 @@ def word_pairs(folded: str) -> list[str]:
     return [f"{a} {b}" for a, b in pairwise(words)]
 
 
+def holds_pairs(folded: str, pairs: Iterable[str]) -> bool:
+    """Whether folded text holds every one of ``pairs`` (the rule of :class:`HasWordPairs`)."""
+    return set(pairs) <= set(word_pairs(folded))
+
+
 class HasWordPairs(GenericFunction[bool]):
     """``HasWordPairs(title_folded, "a b|b c")``: the title holds every pair."""
 
@@ -59,11 +65,11 @@ def _on_postgresql(element: HasWordPairs, compiler: Any, **kw: Any) -> str:
 def _sqlite_has_word_pairs(title: str | None, pairs: str | None) -> int:
     if title is None or pairs is None:
         return 0
-    return int(set(pairs.split(SEPARATOR)) <= set(word_pairs(title)))
+    return int(holds_pairs(title, pairs.split(SEPARATOR)))
 
 
 def register_sqlite_functions(dbapi_connection: Any, _record: Any) -> None:
     """A ``connect`` listener: SQLite's implementation of :class:`HasWordPairs`."""
     dbapi_connection.create_function(
-        "rh_has_word_pairs", 2, _sqlite_has_word_pairs, deterministic=True
+        HasWordPairs.name, 2, _sqlite_has_word_pairs, deterministic=True
     )

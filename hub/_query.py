@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 import schemas
 from hub._cursor import decode_cursor, encode_cursor
 from hub._errors import InvalidInput
-from hub._phrase import SEPARATOR, HasWordPairs, word_pairs
+from hub._phrase import SEPARATOR, HasWordPairs, holds_pairs, word_pairs
 from hub._principal import Principal
 from hub._registry import AgencyGraph
 from hub._tables import Record, RecordFacet
@@ -149,19 +149,23 @@ def _search(q: str) -> tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement
     return conditions, tiers
 
 
-def search_tier(q: str, title: str) -> int:
-    """The tier of :func:`_search` that holds a record with this title (for a cursor that
-    points at the record): what the tiers' SQL conditions say, evaluated in Python."""
+def search_tiers(q: str, titles: Iterable[str]) -> list[int]:
+    """The tier of :func:`_search` that holds each record with these titles (for cursors that
+    point at the records): what the tiers' SQL conditions say, evaluated in Python."""
     if _as_isbn(q) is not None:
-        return 0  # one tier
-    phrase, folded = schemas.fold(q), schemas.fold(title)
-    if folded == phrase:
-        return 0
-    if folded.startswith(phrase):
-        return 1
-    if phrase in folded and set(word_pairs(phrase)) <= set(word_pairs(folded)):
-        return 2
-    return 3
+        return [0 for _ in titles]  # one tier
+    phrase = schemas.fold(q)
+    pairs = word_pairs(phrase)
+
+    def tier(title: str) -> int:
+        folded = schemas.fold(title)
+        if folded == phrase:
+            return 0
+        if folded.startswith(phrase):
+            return 1
+        return 2 if phrase in folded and holds_pairs(folded, pairs) else 3
+
+    return [tier(title) for title in titles]
 
 
 def filter_conditions(

@@ -14,7 +14,7 @@ from gateway.graphql._context import Context
 from gateway.graphql._loaders import read_connection, record_source
 from gateway.graphql._scalars import Date, DateTime
 from gateway.routers.records import _utc
-from hub import InvalidInput, RecordFilter, encode_cursor, list_records, search_tier
+from hub import InvalidInput, RecordFilter, encode_cursor, list_records, search_tiers
 
 Info = strawberry.Info[Context, None]
 CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
@@ -102,9 +102,9 @@ class PageConnection:
             if flt.q is None:
                 self._cursors = [encode_cursor([r.seq]) for r in rows]
             else:
-                q = flt.q
-                self._cursors = [encode_cursor([search_tier(q, r.data.get("title", "")), r.seq])
-                                 for r in rows]
+                tiers = search_tiers(flt.q, [r.data.get("title", "") for r in rows])
+                self._cursors = [encode_cursor([tier, r.seq])
+                                 for tier, r in zip(tiers, rows, strict=True)]
         return self._cursors
 
     @property
