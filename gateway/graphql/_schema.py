@@ -45,6 +45,7 @@ from gateway.graphql._lists import (
     record_filter,
 )
 from gateway.graphql._loaders import read_session, record_source
+from gateway.graphql._prepared import PreparedQueries, remember_queries
 from gateway.graphql._scalars import SCALARS, Date
 from gateway.graphql._standard import input_part_types, input_to_data, record_input_type, type_name
 from gateway.graphql._types import (
@@ -372,12 +373,15 @@ Mutation: Any = strawberry.type(
 
 
 class HubSchema(strawberry.Schema):
+    # The query documents already validated for this schema (see _prepared).
+    prepared: PreparedQueries
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         log_errors(errors)
 
 
 def extensions(*, max_depth: int, max_aliases: int, introspection: bool, max_tokens: int,
-               production: bool) -> list[Any]:
+               production: bool, prepared: PreparedQueries) -> list[Any]:
     """The document limits and caches, in the order they apply. Factories, so no extension
     instance is shared between concurrent requests; the validation rules are built once, so
     the validation cache recognises a document it has already validated."""
@@ -397,11 +401,12 @@ def extensions(*, max_depth: int, max_aliases: int, introspection: bool, max_tok
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        remember_queries(prepared),  # last: it sees only what every other check let through
     ]
     return chosen
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings) -> HubSchema:
     """The schema for ``settings``; built once per combination of the settings it depends on
     (building takes ~0.25 s, and the test suite creates an app per test)."""
     return _build_schema(settings.graphql_max_depth, settings.graphql_max_aliases,
@@ -411,19 +416,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 @functools.lru_cache(maxsize=8)
 def _build_schema(max_depth: int, max_aliases: int, introspection: bool, max_tokens: int,
-                  production: bool) -> strawberry.Schema:
+                  production: bool) -> HubSchema:
+    prepared = PreparedQueries(CACHE_SIZE)
     schema = HubSchema(
         query=Query,
         mutation=Mutation,
         types=list(RECORD_OBJECTS.values()),
         extensions=extensions(max_depth=max_depth, max_aliases=max_aliases,
                               introspection=introspection, max_tokens=max_tokens,
-                              production=production),
+                              production=production, prepared=prepared),
         execution_context_class=FastExecutionContext,
         config=StrawberryConfig(
             default_resolver=default_resolver, scalar_map=SCALARS, sort_schema=True
         ),
     )
+    schema.prepared = prepared
     return schema
 
 

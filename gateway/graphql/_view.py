@@ -33,6 +33,7 @@ from gateway._problems import (
 from gateway.deps import authenticate
 from gateway.graphql._context import Context
 from gateway.graphql._errors import describe_errors
+from gateway.graphql._prepared import execute_prepared
 from gateway.graphql._schema import build_schema
 from hub import HubError, Settings
 
@@ -44,11 +45,17 @@ _HTTP_SLUGS = {
           "Unsupported media type"),
 }
 
+# The keys of a request body the prepared path answers: anything else (``extensions``, a
+# batch) goes the Strawberry way.
+_PLAIN_REQUEST = frozenset(("query", "variables", "operationName"))
+
 
 class GraphQLView(GraphQL):  # type: ignore[type-arg]
     def __init__(self, settings: Settings) -> None:
+        schema = build_schema(settings)
+        self._prepared = schema.prepared
         super().__init__(
-            build_schema(settings),
+            schema,
             graphql_ide="graphiql" if settings.graphql_graphiql_on else None,
             allow_queries_via_get=True,
             subscription_protocols=(),
@@ -112,7 +119,39 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
             graph=await hub.catalog.agencies(),
             request=request,
         )
+        if request.method == "POST":
+            answered = await self._answer_prepared(request, context)
+            if answered is not None:
+                return answered
         return await self.run(request, context=context)  # type: ignore[call-overload]
+
+    async def _answer_prepared(self, request: Request, context: Context) -> Response | None:
+        """A POSTed query whose document is already validated, run straight through
+        graphql-core (``_prepared``); None sends the request the whole Strawberry way, which
+        also answers every malformed body and every result with errors."""
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return None
+        accept = request.headers.get("accept", "")
+        if "multipart/mixed" in accept or "text/event-stream" in accept:
+            return None  # a streamed transport
+        try:
+            body = orjson.loads(await request.body())  # kept by the request for Strawberry
+        except orjson.JSONDecodeError:
+            return None
+        if type(body) is not dict or not body.keys() <= _PLAIN_REQUEST:
+            return None
+        query, variables, name = body.get("query"), body.get("variables"), body.get(
+            "operationName")
+        if type(query) is not str or not (variables is None or type(variables) is dict) or not (
+                name is None or type(name) is str):
+            return None
+        document = self._prepared.get(query, name)
+        if document is None:
+            return None
+        data = await execute_prepared(self.schema, document, context, variables, name)
+        if data is None:
+            return None
+        return Response(self.encode_json(data), media_type="application/json")
 
     async def process_result(self, request: Any, result: Any) -> Any:
         if result.errors:
