@@ -12,6 +12,7 @@ import schemas
 from auth._policy import RECORDS_READ
 from gateway.graphql._context import Context
 from gateway.graphql._loaders import read_connection, record_source
+from gateway.graphql._projection import connection_keys
 from gateway.graphql._scalars import Date, DateTime
 from gateway.routers.records import _utc
 from hub import InvalidInput, RecordFilter, encode_cursor, list_records, search_tiers
@@ -120,13 +121,20 @@ class PageConnection:
 
 
 async def list_page(
-    info: Info, record_type: str, first: int | None, after: str | None, flt: RecordFilter
+    info: Info, record_type: str, first: int | None, after: str | None, flt: RecordFilter,
+    node_type: str,
 ) -> PageConnection:
+    """A page of ``record_type`` as a connection whose nodes are of the GraphQL type
+    ``node_type`` (the record type's object type, or the Record interface)."""
     context = info.context
     context.require(RECORDS_READ)
     size = page_size(info, first)
     check(after, CURSOR, "after")
+    # Only the content the selection reads; with a search, the titles of edge cursors' tiers.
+    (connection,) = info.selected_fields
+    keys = connection_keys(info.schema, connection, node_type,
+                           extra=("title",) if flt.q is not None else ())
     async with read_connection(context.hub) as session:
         page = await list_records(session, context.principal, context.graph, record_type, flt,
-                                  limit=size, cursor=after)
+                                  limit=size, cursor=after, content_keys=keys)
     return PageConnection(page.items, page.next_cursor, flt)

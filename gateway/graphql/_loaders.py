@@ -103,6 +103,8 @@ _KEYS = [c.key for c in ENVELOPE_COLUMNS]
 _DATA = _KEYS.index("data")
 _ENVELOPE = [(i, "type" if key == "record_type" else key)
              for i, key in enumerate(_KEYS) if key not in ("data", "seq")]
+# The names a record's source holds besides its content.
+ENVELOPE_NAMES = frozenset(name for _, name in _ENVELOPE)
 
 
 def record_source(row: Any) -> dict[str, Any]:

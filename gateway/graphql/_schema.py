@@ -88,7 +88,8 @@ def _list_field(record_type: schemas.RecordType) -> Any:
         after: str | None = None,
         filter: RecordFilterInput | None = None,
     ) -> Connection[cls]:  # type: ignore[valid-type]
-        return await list_page(info, record_type.name, first, after, record_filter(filter))  # type: ignore[return-value]
+        return await list_page(info, record_type.name, first, after, record_filter(filter),  # type: ignore[return-value]
+                               type_name(record_type))
 
     return strawberry.field(
         resolver=resolve,

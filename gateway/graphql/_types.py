@@ -18,6 +18,7 @@ import schemas
 from gateway.graphql._context import Context
 from gateway.graphql._fast import fast
 from gateway.graphql._lists import enum_value, list_page
+from gateway.graphql._projection import reads
 from gateway.graphql._scalars import JSON, Date, DateTime
 from gateway.graphql._standard import (
     field_annotations,
@@ -126,12 +127,14 @@ ENVELOPE_DOCS = {
 
 
 @fast
+@reads()  # the owner, an envelope column
 def _record_agency(root: Any, info: strawberry.Info[Context, None]) -> "Agency":
     return info.context.graph.agencies[root["owner_agency"]]  # type: ignore[return-value]
 
 
 def _term_resolver(field: str, vocabulary: str, many: bool) -> Any:
     if many:
+        @reads(field)
         async def terms(root: Any, info: strawberry.Info[Context, None]) -> list[Term]:
             codes = root.get(field) or ()
             if not codes:
@@ -140,6 +143,7 @@ def _term_resolver(field: str, vocabulary: str, many: bool) -> Any:
             return [t for t in found if t is not None]  # type: ignore[misc]
         return terms
 
+    @reads(field)
     async def term(root: Any, info: strawberry.Info[Context, None]) -> Term | None:
         code = root.get(field)
         if code is None:
@@ -174,6 +178,7 @@ File: Any = strawberry.type(
 )
 
 
+@reads()  # the record id
 async def _record_files(root: Any, info: strawberry.Info[Context, None]) -> list[File]:  # type: ignore[valid-type]
     return await info.context.loaders.files.load(root["id"])  # type: ignore[no-any-return]
 
@@ -199,6 +204,7 @@ Record: Any = strawberry.interface(
 def _related(record_type: str, field: str, many: bool) -> Any:
     """A relation by the agency's own ids (same owner as the record), through the loader."""
     if many:
+        @reads(field)
         async def related_many(root: Any, info: strawberry.Info[Context, None]) -> list[Any]:
             ids = root.get(field) or ()
             if not ids:
@@ -210,6 +216,7 @@ def _related(record_type: str, field: str, many: bool) -> Any:
             return [r for r in found if r is not None]
         return related_many
 
+    @reads(field)
     async def related_one(root: Any, info: strawberry.Info[Context, None]) -> Any:
         sid = root.get(field)
         if sid is None:
@@ -274,7 +281,7 @@ async def _agency_records(
     """The agency's records of one type (default products), its former agencies' included
     (roll-up), under the caller's visibility like every list."""
     kind = enum_value(type) if type is not None else "products"
-    return await list_page(info, kind, first, after, RecordFilter(agency=root.code))  # type: ignore[return-value]
+    return await list_page(info, kind, first, after, RecordFilter(agency=root.code), "Record")  # type: ignore[return-value]
 
 
 @fast
