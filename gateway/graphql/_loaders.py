@@ -13,6 +13,7 @@ A record's agency needs no loader: the registry is already in memory (``Context.
 from __future__ import annotations
 
 import asyncio
+import operator
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -105,6 +106,9 @@ _ENVELOPE = [(i, "type" if key == "record_type" else key)
              for i, key in enumerate(_KEYS) if key not in ("data", "seq")]
 # The names a record's source holds besides its content.
 ENVELOPE_NAMES = frozenset(name for _, name in _ENVELOPE)
+_NAMES = [name for _, name in _ENVELOPE]
+_ATTRIBUTES = [_KEYS[index] for index, _ in _ENVELOPE]
+_PICK = operator.itemgetter(*(index for index, _ in _ENVELOPE))
 
 
 def record_source(row: Any) -> dict[str, Any]:
@@ -113,11 +117,12 @@ def record_source(row: Any) -> dict[str, Any]:
     ENVELOPE_COLUMNS (read by position: a Row's attribute look-up cost more than the merge)
     or a Record."""
     if isinstance(row, Record):
-        row = tuple(getattr(row, key) for key in _KEYS)
-    source = dict(row[_DATA])
-    for index, name in _ENVELOPE:
-        source[name] = row[index]
-    return source
+        source = dict(row.data)  # the mapped object's own content: merged into a copy
+        source.update(zip(_NAMES, [getattr(row, key) for key in _ATTRIBUTES], strict=True))
+        return source
+    source = row[_DATA]  # decoded for this row alone: merged in place
+    source.update(zip(_NAMES, _PICK(row), strict=True))
+    return source  # type: ignore[no-any-return]
 
 
 class Loaders:
