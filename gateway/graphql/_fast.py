@@ -123,8 +123,13 @@ def _plan(parent: GraphQLObjectType, grouped: Any) -> list[tuple[Any, ...]] | No
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # id(grouped field set) -> (the set, kept alive so the id stays unique; its plan)
-        self._plans: dict[int, tuple[Any, list[tuple[Any, ...]] | None]] = {}
+        # id(grouped field set) -> (the set, kept alive so the id stays unique; its plan;
+        # whether the plan is all plain values)
+        self._plans: dict[int, tuple[Any, list[tuple[Any, ...]] | None, bool]] = {}
+        # (id(source), id(grouped field set)) -> (the source, kept alive; its completed
+        # fields): an object that is not a record's own dict (an agency of the registry) is
+        # completed once per selection, however many records point to it.
+        self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         self._info = _Info(self.context_value)
 
     def execute_fields(  # type: ignore[override]
@@ -137,9 +142,25 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         cached = self._plans.get(id(grouped_field_set))
         if cached is None:
-            cached = (grouped_field_set, _plan(parent_type, grouped_field_set))
+            plan = _plan(parent_type, grouped_field_set)
+            plain = plan is not None and all(entry[1] < _CALL for entry in plan)
+            cached = (grouped_field_set, plan, plain)
             self._plans[id(grouped_field_set)] = cached
         plan = cached[1]
+        if cached[2] and type(source_value) is not dict:
+            # All plain values of a shared object: the same whatever the path.
+            memo_key = (id(source_value), id(grouped_field_set))
+            memo = self._completed.get(memo_key)
+            if memo is not None and memo[0] is source_value:
+                return memo[1]
+            try:
+                values = self._plain_values(plan, source_value)  # type: ignore[arg-type]
+            except _Fallback:
+                return super().execute_fields(
+                    parent_type, source_value, path, grouped_field_set, position_context
+                )
+            self._completed[memo_key] = (source_value, values)
+            return values
         if plan is not None:
             try:
                 values = self._plain_values(plan, source_value)

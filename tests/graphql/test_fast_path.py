@@ -4,6 +4,8 @@ on the real schema and data and on values that break their types."""
 
 from __future__ import annotations
 
+import copy
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -99,6 +101,22 @@ def test_same_answer_as_graphql_core(item: Any) -> None:
         assert ours == theirs
 
 
+def test_shared_objects_completed_once_with_the_same_answer() -> None:
+    """An object that is not a dict (an agency of the registry) is completed once per
+    selection and reused; one that breaks its type is never reused, its errors are reported
+    at every path."""
+    shared, broken = SimpleNamespace(code="c", n=2), SimpleNamespace(code="c", n=1.5)
+    items = [{**GOOD, "inner": shared}, {**GOOD, "inner": broken},
+             {**GOOD, "inner": shared}, {**GOOD, "inner": broken}]
+    for document in DOCUMENTS:
+        document = document.replace("query($s: Boolean!) ", "").replace("$s", "true")
+        ours = _run(items, document, FastExecutionContext)
+        assert ours == _run(items, document, StrawberryGraphQLCoreExecutionContext)
+    data, errors = _run(items, "{ items { inner { code n } } }", FastExecutionContext)
+    assert data["items"][0]["inner"] == data["items"][2]["inner"] == {"code": "c", "n": 2}
+    assert [e["path"] for e in errors] == [["items", 1, "inner", "n"], ["items", 3, "inner", "n"]]
+
+
 async def test_same_answer_on_the_real_schema(client: Any, hub: Hub) -> None:
     await push(client, "g16", "products", [product(f"F{i}", publication_year=2020 + i)
                                            for i in range(5)])
@@ -115,8 +133,10 @@ async def test_same_answer_on_the_real_schema(client: Any, hub: Hub) -> None:
     ]
     settings = Settings(environment="test")
     fast_schema = _schema.build_schema(settings)
-    plain_schema = _schema.build_schema(settings)
+    # A copy: the built schema is shared by every app of these settings.
+    plain_schema = copy.copy(fast_schema)
     plain_schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    assert fast_schema.execution_context_class is FastExecutionContext
     principal = Principal("client-g16", "G16", frozenset({"records:read"}), channel="graphql")
     for document in documents:
         answers = []
