@@ -92,7 +92,10 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Below the level, an event stops at the first processor (the access line of every
+        # request, at "warning": ~2 % of a GraphQL page's CPU went to time-stamping it).
+        processors=[structlog.stdlib.filter_by_level, *_SHARED,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -126,10 +126,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # id(grouped field set) -> (the set, kept alive so the id stays unique; its plan;
         # whether the plan is all plain values)
         self._plans: dict[int, tuple[Any, list[tuple[Any, ...]] | None, bool]] = {}
-        # (id(source), id(grouped field set)) -> (the source, kept alive; its completed
-        # fields): an object that is not a record's own dict (an agency of the registry) is
-        # completed once per selection, however many records point to it.
+        # (id(source), id(grouped field set) or id(plan entry of the field returning it)) ->
+        # (the source, kept alive; its completed fields): an object that is not a record's
+        # own dict (an agency of the registry) is completed once per selection, however many
+        # records point to it.
         self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+        self._last_subfields: tuple[Any, Any, Any, Any] = (None, None, None, None)
         self._info = _Info(self.context_value)
 
     def execute_fields(  # type: ignore[override]
@@ -204,7 +206,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 item, complete_results, item_type, field_details_list, info, item_path,
                 position_context,
             ))
-        grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
+        last = self._last_subfields
+        if last[0] is object_type and last[1] is field_details_list:
+            grouped, deferred = last[2], last[3]  # the list's previous item: the same fields
+        else:
+            grouped, deferred, _ = self.collect_subfields(object_type, field_details_list)
+            self._last_subfields = (object_type, field_details_list, grouped, deferred)
         if deferred:
             return bool(super().complete_list_item_value(
                 item, complete_results, item_type, field_details_list, info, item_path,
@@ -308,7 +315,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 else:
                     done = not entry[3]
             elif kind == _CALL_OBJECT:
-                field_path = Path(path, key, parent_type.name)
+                field_path: Path | None = None
                 try:
                     value = entry[2](source, self._info)
                     if value is None:
@@ -316,14 +323,16 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             raise TypeError(f"Cannot return null for non-nullable field "
                                             f"{parent_type.name}.{entry[5][0].node.name.value}.")
                     else:
-                        return_type = entry[4]
-                        sub = self.collect_subfields(return_type, entry[5])[0]
-                        result = self.execute_fields(
-                            return_type, value, field_path, sub, position_context
-                        )
-                        if is_awaitable(result):
-                            result = self._guarded(result, entry[6], entry[5], field_path)
+                        # The same shared object under the same field: completed already.
+                        memo = self._completed.get((id(value), id(entry)))
+                        if memo is not None and memo[0] is value:
+                            result = memo[1]
+                        else:
+                            field_path = Path(path, key, parent_type.name)
+                            result = self._complete_object(entry, value, field_path,
+                                                           position_context)
                 except Exception as error:  # as graphql-core's execute_field would
+                    field_path = field_path or Path(path, key, parent_type.name)
                     self.handle_field_error(error, entry[6], entry[5], field_path)
                     result = None
                 done = True
@@ -348,6 +357,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return values
 
         return gather()
+
+    def _complete_object(self, entry: tuple[Any, ...], value: Any, path: Path,
+                         position_context: Any) -> Any:
+        return_type = entry[4]
+        sub = self.collect_subfields(return_type, entry[5])[0]
+        result = self.execute_fields(return_type, value, path, sub, position_context)
+        if self.is_awaitable(result):
+            return self._guarded(result, entry[6], entry[5], path)
+        memo = self._completed.get((id(value), id(sub)))
+        if memo is not None and memo[1] is result:  # by the plain plan: path-independent
+            self._completed[(id(value), id(entry))] = (value, result)
+        return result
 
     async def _guarded(self, awaitable: Any, field_type: Any, details: Any, path: Path) -> Any:
         try:
