@@ -131,8 +131,7 @@ async def list_page(
     size = page_size(info, first)
     check(after, CURSOR, "after")
     # Only the content the selection reads; with a search, the titles of edge cursors' tiers.
-    (connection,) = info.selected_fields
-    keys = connection_keys(info.schema, connection, node_type,
+    keys = connection_keys(info.schema, info.selected_fields, node_type,
                            extra=("title",) if flt.q is not None else ())
     async with read_connection(context.hub) as session:
         page = await list_records(session, context.principal, context.graph, record_type, flt,

@@ -56,12 +56,14 @@ def field_needs(schema: Any, type_name: str) -> dict[str, Needs]:
     return needs
 
 
-def connection_keys(schema: Any, connection: Selection, node_type: str,
+def connection_keys(schema: Any, connections: Iterable[Any], node_type: str,
                     extra: Iterable[str] = ()) -> frozenset[str] | None:
     """The content keys the nodes of a selected connection read (``nodes`` and
-    ``edges { node }``), with ``extra``; None when a selected field's needs are unknown."""
+    ``edges { node }``), with ``extra``; None when a selected field's needs are unknown.
+    ``connections``: the field's selections (several when a document selects the same field
+    twice; GraphQL merges them)."""
     keys: set[str] = set(extra)
-    for selection in _fields(connection.selections):
+    for selection in _fields([s for c in connections for s in c.selections]):
         if selection.name == "nodes":
             found = _record_keys(schema, selection.selections, node_type, keys)
         elif selection.name == "edges":

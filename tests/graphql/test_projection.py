@@ -89,6 +89,10 @@ async def test_lists_give_what_the_whole_content_gives(
             {fragment}""")
         assert by_agency["agency"]["records"]["nodes"] == [
             {k: v for k, v in n.items() if k != "__typename"} for n in nodes]
+    twice = await data(client, "{ products(first: 50) { nodes { sourceId } } "
+                       "products(first: 50) { nodes { publisher } } }")
+    assert {n["sourceId"]: n["publisher"] for n in twice["products"]["nodes"]}["RICH"] == (
+        RICH["publisher"])
     rich = next(n for n in (await data(client, "{ products(first: 50) { nodes { sourceId "
                                        "publisher pageCount authors links { url } } } }"))
                 ["products"]["nodes"] if n["sourceId"] == "RICH")
@@ -135,15 +139,19 @@ def test_keys_of_a_selection() -> None:
             selections=[_field("languages"), _field("course", _field("title"))]))),
         _field("pageInfo", _field("hasNextPage")),
     )
-    assert connection_keys(schema, connection, "Product") == {
+    assert connection_keys(schema, [connection], "Product") == {
         "title", "themes", "publication_year", "languages", "course_source_id"}
-    assert connection_keys(schema, _field("products", _field("pageInfo")), "Product",
+    assert connection_keys(schema, [_field("products", _field("pageInfo"))], "Product",
                            extra=("title",)) == {"title"}
     # Fields of the Record interface, and of a type through a fragment on it.
-    assert connection_keys(schema, _field("records", _field("nodes", _field("sourceId"),
+    assert connection_keys(schema, [_field("records", _field("nodes", _field("sourceId"),
         InlineFragment(type_condition="TrainingCourse", directives={},
-                       selections=[_field("products", _field("id"))]))),
+                       selections=[_field("products", _field("id"))])))],
         "Record") == {"product_source_ids"}
+    # The same field selected twice (GraphQL merges them): what both read.
+    assert connection_keys(schema, [_field("products", _field("nodes", _field("title"))),
+                                    _field("products", _field("nodes", _field("kind")))],
+                           "Product") == {"title", "kind"}
 
 
 def test_every_record_field_knows_what_it_reads() -> None:
