@@ -132,6 +132,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # records point to it.
         self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         self._last_subfields: tuple[Any, Any, Any, Any] = (None, None, None, None)
+        # id(_CALL_OBJECT plan entry) -> the returned type's (grouped fields, plan, plain)
+        self._subplans: dict[int, tuple[Any, list[tuple[Any, ...]] | None, bool]] = {}
         self._info = _Info(self.context_value)
 
     def execute_fields(  # type: ignore[override]
@@ -142,12 +144,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        cached = self._plans.get(id(grouped_field_set))
-        if cached is None:
-            plan = _plan(parent_type, grouped_field_set)
-            plain = plan is not None and all(entry[1] < _CALL for entry in plan)
-            cached = (grouped_field_set, plan, plain)
-            self._plans[id(grouped_field_set)] = cached
+        cached = self._plan_for(parent_type, grouped_field_set)
         plan = cached[1]
         if cached[2] and type(source_value) is not dict:
             # All plain values of a shared object: the same whatever the path.
@@ -315,7 +312,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 else:
                     done = not entry[3]
             elif kind == _CALL_OBJECT:
-                field_path: Path | None = None
                 try:
                     value = entry[2](source, self._info)
                     if value is None:
@@ -328,12 +324,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if memo is not None and memo[0] is value:
                             result = memo[1]
                         else:
-                            field_path = Path(path, key, parent_type.name)
-                            result = self._complete_object(entry, value, field_path,
+                            result = self._complete_object(entry, value, path, parent_type,
                                                            position_context)
                 except Exception as error:  # as graphql-core's execute_field would
-                    field_path = field_path or Path(path, key, parent_type.name)
-                    self.handle_field_error(error, entry[6], entry[5], field_path)
+                    self.handle_field_error(error, entry[6], entry[5],
+                                            Path(path, key, parent_type.name))
                     result = None
                 done = True
             if not done:  # slow, or a fast field that must report an error: the usual way
@@ -358,16 +353,36 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return gather()
 
-    def _complete_object(self, entry: tuple[Any, ...], value: Any, path: Path,
-                         position_context: Any) -> Any:
-        return_type = entry[4]
-        sub = self.collect_subfields(return_type, entry[5])[0]
-        result = self.execute_fields(return_type, value, path, sub, position_context)
+    def _plan_for(self, parent_type: GraphQLObjectType,
+                  grouped: Any) -> tuple[Any, list[tuple[Any, ...]] | None, bool]:
+        cached = self._plans.get(id(grouped))
+        if cached is None:
+            plan = _plan(parent_type, grouped)
+            plain = plan is not None and all(entry[1] < _CALL for entry in plan)
+            cached = self._plans[id(grouped)] = (grouped, plan, plain)
+        return cached
+
+    def _complete_object(self, entry: tuple[Any, ...], value: Any, parent_path: Path | None,
+                         parent_type: GraphQLObjectType, position_context: Any) -> Any:
+        """The object a fast resolver returned (``entry``: its _CALL_OBJECT plan entry)."""
+        sub = self._subplans.get(id(entry))
+        if sub is None:  # its fields, collected once per request and field
+            grouped = self.collect_subfields(entry[4], entry[5])[0]
+            sub = self._subplans[id(entry)] = self._plan_for(entry[4], grouped)
+        grouped, plan, plain = sub
+        if plain:  # all plain values: no path needed unless one breaks its type
+            try:
+                values = self._plain_values(plan, value)  # type: ignore[arg-type]
+            except _Fallback:
+                pass
+            else:
+                if type(value) is not dict:
+                    self._completed[(id(value), id(entry))] = (value, values)
+                return values
+        path = Path(parent_path, entry[0], parent_type.name)
+        result = self.execute_fields(entry[4], value, path, grouped, position_context)
         if self.is_awaitable(result):
             return self._guarded(result, entry[6], entry[5], path)
-        memo = self._completed.get((id(value), id(sub)))
-        if memo is not None and memo[1] is result:  # by the plain plan: path-independent
-            self._completed[(id(value), id(entry))] = (value, result)
         return result
 
     async def _guarded(self, awaitable: Any, field_type: Any, details: Any, path: Path) -> Any:
