@@ -5,8 +5,9 @@ Strawberry's request path costs the same for every request, however often the do
 been seen: the HTTP view parses the body and builds request objects, and the schema opens a
 per-request extension runner (the limits and caches of ``_schema.extensions``), with hooks
 around the operation, parsing, validation and execution. For the same 50 products, that was
-about a sixth of the server's CPU (py-spy, bench/graphql); the parse and validation caches
-already made the steps themselves free.
+about a tenth of the server's CPU (3.03 against 2.72 ms a request, bench/graphql's page on two
+servers in alternation); the parse and validation caches already made the steps themselves
+free.
 
 Here a document is remembered (``RememberQueries``, an extension of the schema) the first
 time it reaches execution as a query, that is once it has passed the token limit, the depth,
