@@ -47,7 +47,7 @@ from hub._query import (
 )
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._settings import DevPrincipal, Settings
-from hub._stats import Bucket, count_by, count_records
+from hub._stats import Bucket, dashboard_counts
 from hub._summary import (
     IdempotencyRequest,
     ImportSummary,
@@ -101,9 +101,8 @@ __all__ = [
     "audit_in_own_transaction",
     "clean_abandoned_uploads",
     "collect_orphan_files",
-    "count_by",
-    "count_records",
     "current_file_lists",
+    "dashboard_counts",
     "decode_cursor",
     "decode_json",
     "encode_cursor",

@@ -2,8 +2,9 @@
 under exactly the visibility and filters of a list (``hub._query.filter_conditions``), so a
 count never shows what the same caller could not list.
 
-Each dimension is one ``GROUP BY`` over indexed columns or the facet table; nothing is read
-row by row. Counts by agency roll former agencies up to the agencies in force today (a former
+Each dimension is one ``GROUP BY`` over indexed columns or the facet table, and all those a
+dashboard asks for are one ``UNION ALL`` statement (one snapshot); nothing is read row by
+row. Counts by agency roll former agencies up to the agencies in force today (a former
 province's records count for its successor; a record of an agency whose functions went to
 several successors counts for each of them, as a filter on each would list it).
 """
@@ -11,6 +12,7 @@ several successors counts for each of them, as a filter on each would list it).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -44,60 +46,38 @@ def _conditions(
     return conditions
 
 
-async def count_records(
-    session: AsyncSession,
-    principal: Principal,
-    graph: AgencyGraph,
-    record_type: str | None,
-    flt: RecordFilter,
-) -> int:
-    """How many records the caller would list with these filters."""
-    stmt = sa.select(sa.func.count()).select_from(Record).where(
-        *_conditions(principal, graph, record_type, flt)
-    )
-    return int((await session.execute(stmt)).scalar_one())
-
-
 def _month(dialect: str) -> sa.ColumnElement[str]:
     if dialect == "sqlite":
         return sa.func.strftime("%Y-%m", Record.primary_date)
     return sa.func.to_char(Record.primary_date, "YYYY-MM")
 
 
-async def count_by(
-    session: AsyncSession,
-    principal: Principal,
-    graph: AgencyGraph,
-    record_type: str | None,
-    flt: RecordFilter,
-    dimension: Dimension,
-    *,
-    today: date | None = None,
-) -> list[Bucket]:
-    """Counts by one dimension, largest first (months in calendar order). Records without a
-    value (no kind, no date) are left out; ``theme`` and ``language`` count a record once
-    per code it carries."""
-    conditions = _conditions(principal, graph, record_type, flt)
+def _grouped(dimension: Dimension, conditions: list[sa.ColumnElement[bool]],
+             dialect: str) -> sa.Select[Any]:
+    """(dimension, key, count) rows of one dimension."""
     key: Any  # a column or a SQL expression of the grouping
-    stmt: Any
     if dimension in _FACETS:
         key = RecordFacet.code
         stmt = (
-            sa.select(key, sa.func.count())
+            sa.select(sa.literal(dimension), key, sa.func.count())
             .select_from(Record)
             .join(RecordFacet, RecordFacet.record_id == Record.id)
             .where(RecordFacet.facet == _FACETS[dimension], *conditions)
         )
     else:
-        dialect = session.get_bind().dialect.name
         key = {
             "type": Record.record_type,
             "kind": Record.kind,
             "agency": Record.owner_agency,
             "month": _month(dialect),
         }[dimension]
-        stmt = sa.select(key, sa.func.count()).select_from(Record).where(*conditions)
-    rows = (await session.execute(stmt.group_by(key))).tuples()
+        stmt = sa.select(sa.literal(dimension), key, sa.func.count()).select_from(
+            Record).where(*conditions)
+    return stmt.group_by(key)
+
+
+def _buckets(dimension: Dimension, rows: list[tuple[Any, int]], graph: AgencyGraph,
+             today: date | None) -> list[Bucket]:
     counts: Counter[str] = Counter()
     if dimension == "agency":
         day = today or date.today()
@@ -112,3 +92,44 @@ async def count_by(
     if dimension == "month":
         return [Bucket(k, counts[k]) for k in sorted(counts)]
     return [Bucket(k, n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+async def dashboard_counts(
+    session: AsyncSession,
+    principal: Principal,
+    graph: AgencyGraph,
+    record_type: str | None,
+    flt: RecordFilter,
+    wanted: Collection[str],
+    *,
+    today: date | None = None,
+) -> dict[str, int | list[Bucket]]:
+    """How many records the caller would list with these filters (``"total"``) and the
+    counts by each dimension in ``wanted``: largest first (months in calendar order), records
+    without a value (no kind, no date) left out, ``theme`` and ``language`` counting a record
+    once per code it carries. In one statement: a dashboard's figures come from one snapshot
+    and agree with each other (the total is the sum of the kinds) even while records arrive;
+    separate statements each saw their own moment."""
+    conditions = _conditions(principal, graph, record_type, flt)
+    dialect = session.get_bind().dialect.name
+    parts: list[Any] = []
+    if "total" in wanted:
+        parts.append(sa.select(sa.literal("total"), sa.null(), sa.func.count())
+                     .select_from(Record).where(*conditions))
+    dimensions = [d for d in DIMENSIONS if d in wanted]
+    parts += [_grouped(d, conditions, dialect) for d in dimensions]
+    if not parts:
+        return {}
+    statement: Any = parts[0]
+    if len(parts) > 1:
+        statement = sa.union_all(*parts)
+    rows: dict[str, list[tuple[Any, int]]] = {d: [] for d in dimensions}
+    found: dict[str, int | list[Bucket]] = {"total": 0} if "total" in wanted else {}
+    for name, key, n in (await session.execute(statement)).tuples():
+        if name == "total":
+            found["total"] = int(n)
+        else:
+            rows[name].append((key, int(n)))
+    for dimension in dimensions:
+        found[dimension] = _buckets(dimension, rows[dimension], graph, today)
+    return found

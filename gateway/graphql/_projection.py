@@ -63,7 +63,7 @@ def connection_keys(schema: Any, connections: Iterable[Any], node_type: str,
     ``connections``: the field's selections (several when a document selects the same field
     twice; GraphQL merges them)."""
     keys: set[str] = set(extra)
-    for selection in _fields([s for c in connections for s in c.selections]):
+    for selection in selected_fields(connections):
         if selection.name == "nodes":
             found = _record_keys(schema, selection.selections, node_type, keys)
         elif selection.name == "edges":
@@ -93,6 +93,12 @@ def _record_keys(schema: Any, selections: list[Selection], type_name: str,
             return False
         keys.update(needs)
     return True
+
+
+def selected_fields(fields: Iterable[Any]) -> Iterable[Any]:
+    """The fields selected under ``fields`` (Strawberry's ``info.selected_fields``),
+    fragments opened."""
+    return _fields([s for field in fields for s in field.selections])
 
 
 def _fields(selections: list[Selection]) -> Iterable[Any]:

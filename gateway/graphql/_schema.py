@@ -46,6 +46,7 @@ from gateway.graphql._lists import (
 )
 from gateway.graphql._loaders import read_session, record_source
 from gateway.graphql._prepared import PreparedQueries, remember_queries
+from gateway.graphql._projection import selected_fields
 from gateway.graphql._scalars import SCALARS, Date
 from gateway.graphql._standard import input_part_types, input_to_data, record_input_type, type_name
 from gateway.graphql._types import (
@@ -69,8 +70,7 @@ from hub import (
     RecordFilter,
     Settings,
     StoredAnswer,
-    count_by,
-    count_records,
+    dashboard_counts,
     get_record,
     get_record_by_id,
     request_hash,
@@ -101,48 +101,55 @@ def _list_field(record_type: schemas.RecordType) -> Any:
 # --- agencies, vocabularies, aggregates -----------------------------------------------------
 
 
-@strawberry.type(description="Record counts for dashboards, under the same visibility and "
-                 "filters as the lists; only the groupings asked for are computed.")
-class RecordStats:
-    record_type: strawberry.Private[str | None]
-    flt: strawberry.Private[RecordFilter]
+# The fields of RecordStats by the counts they read (hub.dashboard_counts).
+STATS_FIELDS = {"total": "total", "byType": "type", "byKind": "kind", "byAgency": "agency",
+                "byTheme": "theme", "byLanguage": "language", "byMonth": "month"}
 
-    async def _by(self, info: Info, dimension: Any) -> list[Bucket]:
-        context = info.context
-        async with read_session(context.hub) as session:
-            return await count_by(session, context.principal, context.graph,  # type: ignore[return-value]
-                                  self.record_type, self.flt, dimension, today=context.today)
+
+@strawberry.type(description="Record counts for dashboards, under the same visibility and "
+                 "filters as the lists; only the groupings asked for are computed, all from "
+                 "one snapshot (the total is the sum of the kinds).")
+class RecordStats:
+    counts: strawberry.Private[dict[str, Any]]
 
     @strawberry.field(description="How many records match.")
-    async def total(self, info: Info) -> int:
-        context = info.context
-        async with read_session(context.hub) as session:
-            return await count_records(session, context.principal, context.graph,
-                                       self.record_type, self.flt)
+    def total(self) -> int:
+        return self.counts["total"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By record type.")
-    async def by_type(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "type")
+    def by_type(self) -> list[Bucket]:
+        return self.counts["type"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By kind (product kind, event kind, training form...).")
-    async def by_kind(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "kind")
+    def by_kind(self) -> list[Bucket]:
+        return self.counts["kind"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By agency in force today (former agencies rolled up).")
-    async def by_agency(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "agency")
+    def by_agency(self) -> list[Bucket]:
+        return self.counts["agency"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By content theme (a record counts once per theme).")
-    async def by_theme(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "theme")
+    def by_theme(self) -> list[Bucket]:
+        return self.counts["theme"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By language (a record counts once per language).")
-    async def by_language(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "language")
+    def by_language(self) -> list[Bucket]:
+        return self.counts["language"]  # type: ignore[no-any-return]
 
     @strawberry.field(description="By month of the record's primary date (YYYY-MM).")
-    async def by_month(self, info: Info) -> list[Bucket]:
-        return await self._by(info, "month")
+    def by_month(self) -> list[Bucket]:
+        return self.counts["month"]  # type: ignore[no-any-return]
+
+
+async def record_stats(info: Info, record_type: str | None, flt: RecordFilter) -> RecordStats:
+    """The counts the selection asks for, in one statement (one snapshot)."""
+    wanted = {STATS_FIELDS[f.name] for f in selected_fields(info.selected_fields)
+              if f.name in STATS_FIELDS}
+    context = info.context
+    async with read_session(context.hub) as session:
+        counts = await dashboard_counts(session, context.principal, context.graph, record_type,
+                                        flt, wanted, today=context.today)
+    return RecordStats(counts=counts)
 
 
 def _vocabulary_source(found: dict[str, Any]) -> dict[str, Any]:
@@ -238,13 +245,13 @@ class _QueryBase:
 
     @strawberry.field(description="Aggregates for dashboards: counts by type, kind, agency "
                       "(rolled up), theme, language and month, with the list filters.")
-    def stats(
+    async def stats(
         self, info: Info, type: RecordTypeArg | None = None,
         filter: RecordFilterInput | None = None,
     ) -> RecordStats:
         info.context.require(RECORDS_READ)
-        return RecordStats(record_type=enum_value(type) if type is not None else None,
-                           flt=record_filter(filter))
+        return await record_stats(info, enum_value(type) if type is not None else None,
+                                  record_filter(filter))
 
     @strawberry.field(description="Progress against the programme's targets (Decision "
                       "1079/QĐ-TTg), for a year and an agency (rolled up), over what the "

@@ -50,3 +50,23 @@ async def test_ten_and_a_hundred_records_cost_the_same_queries(
     ten = await _statements(client, hub, 10)
     hundred = await _statements(client, hub, 100)
     assert ten == hundred == 2  # the page, then every theme and language term in one batch
+
+
+async def test_a_dashboard_is_one_statement(client: httpx.AsyncClient, hub: Hub) -> None:
+    """All the groupings of one stats answer in one statement, so they come from one snapshot
+    and agree while records arrive (separate statements each saw their own moment)."""
+    await hub.catalog.agencies()
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(hub.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        found = await data(client, "{ stats(type: PRODUCTS) { total byKind { key count } "
+                                   "byTheme { key } byAgency { key } byMonth { key } } }")
+    finally:
+        event.remove(hub.db.engine.sync_engine, "before_cursor_execute", count)
+    assert found["stats"]["total"] == sum(b["count"] for b in found["stats"]["byKind"])
+    assert len(seen) == 1, seen
