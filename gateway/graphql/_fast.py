@@ -126,10 +126,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # id(grouped field set) -> (the set, kept alive so the id stays unique; its plan;
         # whether the plan is all plain values)
         self._plans: dict[int, tuple[Any, list[tuple[Any, ...]] | None, bool]] = {}
-        # (id(source), id(grouped field set) or id(plan entry of the field returning it)) ->
-        # (the source, kept alive; its completed fields): an object that is not a record's
-        # own dict (an agency of the registry) is completed once per selection, however many
-        # records point to it.
+        # (id(source), id(grouped field set)) -> (the source, kept alive; its completed
+        # fields): an object that is not a record's own dict (an agency of the registry) is
+        # completed once per selection, however many records point to it.
         self._completed: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         self._last_subfields: tuple[Any, Any, Any, Any] = (None, None, None, None)
         # id(_CALL_OBJECT plan entry) -> the returned type's (grouped fields, plan, plain)
@@ -146,20 +145,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         cached = self._plan_for(parent_type, grouped_field_set)
         plan = cached[1]
-        if cached[2] and type(source_value) is not dict:
-            # All plain values of a shared object: the same whatever the path.
-            memo_key = (id(source_value), id(grouped_field_set))
-            memo = self._completed.get(memo_key)
-            if memo is not None and memo[0] is source_value:
-                return memo[1]
-            try:
-                values = self._plain_values(plan, source_value)  # type: ignore[arg-type]
-            except _Fallback:
-                return super().execute_fields(
-                    parent_type, source_value, path, grouped_field_set, position_context
-                )
-            self._completed[memo_key] = (source_value, values)
-            return values
+        if cached[2]:
+            plain = self._plain_object(grouped_field_set, plan, source_value)  # type: ignore[arg-type]
+            if plain is not None:
+                return plain
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
         if plan is not None:
             try:
                 values = self._plain_values(plan, source_value)
@@ -319,13 +311,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             raise TypeError(f"Cannot return null for non-nullable field "
                                             f"{parent_type.name}.{entry[5][0].node.name.value}.")
                     else:
-                        # The same shared object under the same field: completed already.
-                        memo = self._completed.get((id(value), id(entry)))
-                        if memo is not None and memo[0] is value:
-                            result = memo[1]
-                        else:
-                            result = self._complete_object(entry, value, path, parent_type,
-                                                           position_context)
+                        result = self._complete_object(entry, value, path, parent_type,
+                                                       position_context)
                 except Exception as error:  # as graphql-core's execute_field would
                     self.handle_field_error(error, entry[6], entry[5],
                                             Path(path, key, parent_type.name))
@@ -371,19 +358,35 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             sub = self._subplans[id(entry)] = self._plan_for(entry[4], grouped)
         grouped, plan, plain = sub
         if plain:  # all plain values: no path needed unless one breaks its type
-            try:
-                values = self._plain_values(plan, value)  # type: ignore[arg-type]
-            except _Fallback:
-                pass
-            else:
-                if type(value) is not dict:
-                    self._completed[(id(value), id(entry))] = (value, values)
+            values = self._plain_object(grouped, plan, value)  # type: ignore[arg-type]
+            if values is not None:
                 return values
         path = Path(parent_path, entry[0], parent_type.name)
         result = self.execute_fields(entry[4], value, path, grouped, position_context)
         if self.is_awaitable(result):
             return self._guarded(result, entry[6], entry[5], path)
         return result
+
+    def _plain_object(self, grouped: Any, plan: list[tuple[Any, ...]],
+                      source: Any) -> dict[str, Any] | None:
+        """The fields of an object whose plan is all plain values, or None when one breaks
+        its type. A shared object (not a record's own dict) is completed once per request and
+        selection: the same whatever the path."""
+        if type(source) is dict:
+            try:
+                return self._plain_values(plan, source)
+            except _Fallback:
+                return None
+        key = (id(source), id(grouped))
+        memo = self._completed.get(key)
+        if memo is not None and memo[0] is source:
+            return memo[1]
+        try:
+            values = self._plain_values(plan, source)
+        except _Fallback:
+            return None
+        self._completed[key] = (source, values)
+        return values
 
     async def _guarded(self, awaitable: Any, field_type: Any, details: Any, path: Path) -> Any:
         try:
