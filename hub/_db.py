@@ -136,8 +136,8 @@ def _drop_read_only_connections(context: Any) -> None:
 
 # PostgreSQL plans the batch's key lookup from table statistics; while a fresh table fills
 # up faster than autovacuum re-analyses it, stale statistics ("the table is empty") make it
-# scan an agency's whole index range for every batch. Re-analyse after this many new rows,
-# or when the table has grown by half since the last time.
+# scan an agency's whole index range for every batch. Re-analyse the lookup's columns after
+# this many new rows, or when the table has grown by half since the last time.
 ANALYZE_EVERY_ROWS = 20_000
 
 
@@ -154,20 +154,28 @@ class Database:
 
     async def note_inserted(self, rows: int) -> None:
         """Keep the records table's statistics fresh during bulk loads (PostgreSQL only)."""
-        if self.dialect != "postgresql" or self._analyzing:
+        if self.dialect != "postgresql":
             return
+        # Rows are counted even while an ANALYZE runs (they used to be dropped, which kept the
+        # threshold low and the table re-analysed too often under concurrent batches).
         self._inserted_since_analyze += rows
         threshold = max(ANALYZE_EVERY_ROWS // 20, min(ANALYZE_EVERY_ROWS,
                                                       self._rows_at_analyze // 2))
-        if self._inserted_since_analyze < threshold:
+        if self._analyzing or self._inserted_since_analyze < threshold:
             return
         self._analyzing = True
+        counted = self._inserted_since_analyze
         try:
             async with self.engine.connect() as connection:
-                await connection.execute(sa.text("ANALYZE records"))
+                # The lookup's columns only: a whole-table ANALYZE also evaluates the word-pair
+                # index's function on every sampled title (350 ms against 29 ms at 20,000
+                # records); autovacuum still analyses the rest.
+                await connection.execute(
+                    sa.text("ANALYZE records (owner_agency, record_type, source_id)")
+                )
                 await connection.commit()
-            self._rows_at_analyze += self._inserted_since_analyze
-            self._inserted_since_analyze = 0
+            self._rows_at_analyze += counted
+            self._inserted_since_analyze -= counted
         finally:
             self._analyzing = False
 
