@@ -25,6 +25,7 @@ import schemas
 from bench import _common as c
 from bench._data import products
 from hub._prepare import prepare
+from hub._tables import new_record_id
 
 BATCH = 1000
 CLIENTS = 4
@@ -106,7 +107,8 @@ async def push(base: str, bodies: list[bytes], clients: int = CLIENTS) -> dict[s
 
 
 def ceiling_rows(n: int) -> list[tuple[Any, ...]]:
-    """The hub's ``records`` rows for the same products, prepared before any timing."""
+    """The hub's ``records`` rows for the same products, prepared before any timing, with ids
+    made as the hub makes them (time-ordered, ``hub._tables.new_record_id``)."""
     prepared, rejections = prepare(
         schemas.RECORD_TYPES["products"], list(products(n)), schemas.vocabulary_codes()
     )
@@ -114,7 +116,7 @@ def ceiling_rows(n: int) -> list[tuple[Any, ...]]:
     now = datetime.now(UTC)
     provenance = orjson.dumps({"channel": "push", "client": "bench", "batch": None}).decode()
     return [
-        (str(uuid.uuid4()), "products", c.BENCH_AGENCY, p.source_id, p.kind, 1, p.content_hash,
+        (new_record_id(), "products", c.BENCH_AGENCY, p.source_id, p.kind, 1, p.content_hash,
          p.visibility, False, p.title, p.title_folded, p.search_text, p.primary_date,
          orjson.dumps(p.data).decode(), provenance, now, now, seq)
         for seq, p in enumerate(prepared, start=1)

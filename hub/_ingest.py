@@ -15,7 +15,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +40,14 @@ from hub._summary import (
     Rejection,
     StoredAnswer,
 )
-from hub._tables import IdempotencyKey, Record, RecordChange, RecordFacet, utcnow
+from hub._tables import (
+    IdempotencyKey,
+    Record,
+    RecordChange,
+    RecordFacet,
+    new_record_id,
+    utcnow,
+)
 
 # Core tables for executemany writes: ORM-enabled bulk statements add work we do not need.
 RECORDS: sa.Table = Record.__table__  # type: ignore[assignment]
@@ -367,7 +373,7 @@ class IngestPipeline:
                 "data": item.data, "provenance": provenance, "updated_at": now, "seq": last_seq,
             }
             if existing is None:
-                record_id = str(uuid.uuid4())
+                record_id = new_record_id()
                 row.update(id=record_id, version=1, created_at=now)
                 inserts.append(row)
             else:

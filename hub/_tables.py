@@ -6,6 +6,9 @@ Types are chosen to behave the same on SQLite (embedded default) and PostgreSQL.
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -41,6 +44,24 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_record_id() -> str:
+    """A UUID version 7 (RFC 9562 §5.7): 48 bits of Unix time in milliseconds, then random.
+
+    Ids made one after the other sort together, so each index keyed by a record's id
+    (``records_pkey``, the facets, the change log's) takes a batch's new keys at its right
+    edge instead of at random pages all over the index, which cost more as the table grew.
+    """
+    random = int.from_bytes(os.urandom(10), "big")  # 12 bits of rand_a, 62 of rand_b
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76
+        | (random >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random & (1 << 62) - 1
+    )
+    return str(uuid.UUID(int=value))
 
 
 class Base(DeclarativeBase):
@@ -146,14 +167,18 @@ class Record(Base):
 
 class RecordFacet(Base):
     """Multi-valued vocabulary codes of a record (themes, languages, target groups, channels),
-    one row each, so filters use an index instead of scanning JSON."""
+    one row each, so filters use an index instead of scanning JSON.
+
+    No foreign key to ``records``: facets are derived from a record's content and written
+    only by the ingest pipeline, in the record's own transaction, and records are never
+    deleted (a delete is a tombstone). The key's check looked up and locked the record once
+    per facet row, ~8 a product: a quarter of the batch's time under the change-feed lock
+    (migration 0008)."""
 
     __tablename__ = "record_facets"
     __table_args__ = (sa.Index("ix_record_facets_lookup", "facet", "code", "record_id"),)
 
-    record_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
-    )
+    record_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     facet: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
 
