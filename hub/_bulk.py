@@ -7,6 +7,7 @@ connection) writes them 2-3x faster than an executemany of INSERTs.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -27,14 +28,17 @@ async def bulk_insert(session: AsyncSession, table: sa.Table, rows: list[dict[st
         return
     columns = list(rows[0])
     json_columns = _json_columns(table)
-    # SQLAlchemy's asyncpg codec for jsonb takes JSON text; None stays SQL NULL.
-    records = [
-        tuple(
-            orjson.dumps(row[c]).decode() if c in json_columns and row[c] is not None else row[c]
-            for c in columns
-        )
-        for row in rows
-    ]
+    json_at = [i for i, column in enumerate(columns) if column in json_columns]
+    values_of = itemgetter(*columns)  # every table written here has several columns
+    records: list[Any] = list(map(values_of, rows))
+    if json_at:
+        # SQLAlchemy's asyncpg codec for jsonb takes JSON text (an orjson.Fragment, already
+        # encoded, is copied as it is); None stays SQL NULL.
+        for at, values in enumerate(records):
+            values = records[at] = list(values)
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = orjson.dumps(values[i]).decode()
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, records=records, columns=columns

@@ -161,6 +161,35 @@ async def test_successor_inherits_predecessors_records(client: httpx.AsyncClient
     assert_problem(await client.delete("/v1/products/TQ-1", headers=auth("hg")), 404)
 
 
+async def test_successor_updates_its_own_record_before_a_predecessors(
+    client: httpx.AsyncClient,
+) -> None:
+    """A source_id both agencies hold: the successor's batch updates its own record and
+    leaves the predecessor's alone; one only the predecessor holds is updated in place and
+    keeps its owner. Both answered by the one look-up of the batch's keys."""
+    # The successor's record first: afterwards its batch would update the predecessor's.
+    await push(client, "tq", "products", [product("BOTH-1")])
+    await push(client, "hg", "products", [product("BOTH-1"), product("HG-ONLY")])
+    summary = await push(client, "tq", "products", [
+        product("BOTH-1", title="Sách mới"), product("HG-ONLY", title="Sách mới"),
+    ])
+    assert (summary["created"], summary["updated"]) == (0, 2)
+
+    async def get(source_id: str, agency: str) -> dict[str, Any]:
+        got = await client.get(f"/v1/products/{source_id}", params={"agency": agency},
+                               headers=auth("tq"))
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    own, theirs = await get("BOTH-1", "08"), await get("BOTH-1", "02")
+    assert (own["version"], own["data"]["title"]) == (2, "Sách mới")
+    assert (theirs["version"], theirs["data"]["title"]) == (1, "Sách BOTH-1")
+    inherited = await get("HG-ONLY", "02")
+    assert (inherited["version"], inherited["data"]["title"], inherited["owner_agency"]) == (
+        2, "Sách mới", "02"
+    )
+
+
 async def test_read_only_caller_gets_403_on_writes(client: httpx.AsyncClient) -> None:
     await push(client, "g16", "products", [product("RO-1")])
     attempts = [

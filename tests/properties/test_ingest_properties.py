@@ -7,10 +7,12 @@ which is shared by every example of a test (each example cleans the data tables 
 
 from __future__ import annotations
 
+import itertools
 import random
 import unicodedata
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 
 import schemas
 from hub import Hub, ImportSummary, Principal, Record, list_changes
-from hub._prepare import prepare
+from hub._prepare import PreparedBatch, prepare
 from tests.conftest import ALL, _clean
 
 PURE_EXAMPLES = 200
@@ -145,6 +147,44 @@ def test_content_hash_tells_different_content_apart(
     b = {**b, "source_id": a["source_id"]}
     same = PRODUCTS.model.model_validate(a) == PRODUCTS.model.model_validate(b)
     assert (prepared_hash(a) == prepared_hash(b)) == same
+
+
+# --- preparing in slices ------------------------------------------------------------------
+
+# Items a batch may hold: valid products (some sharing a source_id), deletes, and items the
+# standard refuses (not an object, a bad _op, a broken field).
+batch_items = st.lists(
+    st.one_of(
+        products(source_id="DUP-1"),
+        products(),
+        st.builds(lambda sid: {"source_id": sid, "_op": "delete"},
+                  st.sampled_from(["DUP-1", "D-2"])),
+        st.sampled_from([[], "chuỗi", {"source_id": "X-1", "_op": "merge"},
+                         {"source_id": "X-2", "kind": "book", "title": ""}]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=PURE_EXAMPLES)
+@given(batch_items, st.lists(st.integers(0, 12), max_size=4))
+def test_preparing_in_slices_equals_preparing_at_once(
+    items: list[Any], cuts: list[int]
+) -> None:
+    """The pipeline validates a batch a slice at a time (``hub._ingest._prepare``); where the
+    slices fall changes nothing: the same items kept, the same rejections at the same
+    positions, a repeated source_id refused even when its first use is in an earlier slice."""
+    whole = prepare(PRODUCTS, items, VOCABULARIES, indexes=[100 + i for i in range(len(items))])
+    batch = PreparedBatch(PRODUCTS, VOCABULARIES)
+    bounds = sorted({0, len(items), *(min(c, len(items)) for c in cuts)})
+    for start, end in itertools.pairwise(bounds):
+        batch.add(items[start:end], indexes=[100 + i for i in range(start, end)])
+    assert (batch.prepared, batch.rejections) == whole
+    for item in batch.prepared:  # the encoded data the rows take is the item's data
+        assert orjson.loads(orjson.dumps(item.data_json)) == (item.data if item.op == "upsert"
+                                                              else {})
+    positions = [p.index for p in whole[0]] + [r.index for r in whole[1]]
+    assert set(positions) <= {100 + i for i in range(len(items))}
 
 
 # --- the pipeline on the database --------------------------------------------------------
