@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import schemas
 from hub import _audit as audit
 from hub._archive_db import detach_all
-from hub._bulk import bulk_insert
+from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
 from hub._errors import InvalidInput, PreconditionFailed
@@ -55,6 +55,7 @@ from hub._tables import (
 RECORDS: sa.Table = Record.__table__  # type: ignore[assignment]
 FACETS: sa.Table = RecordFacet.__table__  # type: ignore[assignment]
 CHANGES: sa.Table = RecordChange.__table__  # type: ignore[assignment]
+FACET_COLUMNS = ("record_id", "facet", "code")
 
 # Extra work of a caller inside the batch's write transaction (see ``IngestPipeline.ingest``).
 InTransaction = Callable[[AsyncSession, ImportSummary], Awaitable[None]]
@@ -349,14 +350,14 @@ class IngestPipeline:
         batch_id: str | None,
     ) -> int:
         now = utcnow()
-        provenance = {
+        provenance = orjson.Fragment(orjson.dumps({  # one encoding for the batch's rows
             "channel": principal.channel, "client": principal.client_id, "batch": batch_id
-        }
+        }))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
-        facets: list[dict[str, Any]] = []
+        facets: list[tuple[str, str, str]] = []
         touched: list[str] = []
         for item, outcome in writes:
             last_seq += 1
@@ -398,9 +399,7 @@ class IngestPipeline:
                 row.update(b_id=record_id, version=existing.version + 1)
                 updates.append(row)
                 touched.append(record_id)
-            facets.extend(
-                {"record_id": record_id, "facet": f, "code": c} for f, c in item.facets
-            )
+            facets.extend((record_id, facet, code) for facet, code in item.facets)
             changes.append({
                 "seq": last_seq, "record_id": record_id, "record_type": record_type,
                 "owner_agency": row["owner_agency"], "source_id": item.source_id,
@@ -418,7 +417,7 @@ class IngestPipeline:
                     )
                 )
         if inserts:
-            await bulk_insert(session, RECORDS, inserts)
+            await bulk_insert(session, RECORDS, *as_rows(inserts))
         if updates:
             await session.execute(
                 RECORDS.update()
@@ -437,9 +436,8 @@ class IngestPipeline:
             )
             # A deleted record lets go of its archived files (kept while others use them).
             await detach_all(session, {d["b_id"]: d["seq"] for d in deletes}, now)
-        if facets:
-            await bulk_insert(session, FACETS, facets)
-        await bulk_insert(session, CHANGES, changes)
+        await bulk_insert(session, FACETS, FACET_COLUMNS, facets)
+        await bulk_insert(session, CHANGES, *as_rows(changes))
         return last_seq
 
 
