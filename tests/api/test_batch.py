@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from hub import Hub
 from tests.conftest import auth
 
 pytestmark = pytest.mark.anyio
@@ -52,6 +55,28 @@ async def test_thousand_records_idempotent_then_unchanged(client: httpx.AsyncCli
     summary = again.json()
     assert (summary["created"], summary["updated"], summary["unchanged"]) == (0, 0, 1000)
     assert await count(client) == 1000
+
+
+async def test_concurrent_retries_write_once_and_leave_no_facets(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    """Four copies of a batch under one Idempotency-Key at once (a client retrying before
+    its first try answered): one writes it, the others give its answer back. On PostgreSQL
+    each copy wrote facets for the new records before waiting for the change-feed lock;
+    the copies that replay drop theirs."""
+    body = {"records": [product(i) for i in range(200)]}
+    headers = {**auth("g16"), "Idempotency-Key": "batch-concurrent"}
+    answers = await asyncio.gather(*(
+        client.post("/v1/products:batch", json=body, headers=headers) for _ in range(4)
+    ))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert answers[0].json()["created"] == 200
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 3
+    async with hub.db.session() as session:
+        facets = (await session.execute(sa.text(
+            "SELECT count(*), count(DISTINCT record_id) FROM record_facets"))).one()
+    assert tuple(facets) == (400, 200)  # a language and a theme each, nothing more
 
 
 async def test_idempotency_key_reused_for_other_body_is_refused(

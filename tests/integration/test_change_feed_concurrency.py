@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from gateway import create_app
 from hub import Hub
@@ -192,6 +194,33 @@ async def run_scenario(make_client: MakeClient) -> tuple[Consumer, list[WriterSt
     return state, stats
 
 
+async def assert_facets_follow_records(hub: Hub) -> None:
+    """Each record has the facets of its current content (a tombstone none), and no facet
+    row is left without its record: facets written ahead of the change-feed lock for a key
+    another writer created first are dropped (``hub._ingest``)."""
+    async with hub.db.session() as session:
+        rows = (await session.execute(sa.text(
+            "SELECT r.id, r.deleted, f.facet, f.code FROM records r "
+            "LEFT JOIN record_facets f ON f.record_id = r.id"
+        ))).all()
+        orphans = (await session.execute(sa.text(
+            "SELECT count(*) FROM record_facets f "
+            "WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = f.record_id)"
+        ))).scalar_one()
+    assert orphans == 0
+    deleted: dict[str, bool] = {}
+    facets: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for record_id, is_deleted, facet, code in rows:
+        deleted[record_id] = bool(is_deleted)
+        if facet is not None:
+            facets[record_id].add((facet, code))
+    content = {("language", "vie"), ("theme", "vn_policy_law")}  # as product() writes
+    assert deleted and all(
+        facets[record_id] == (set() if is_deleted else content)
+        for record_id, is_deleted in deleted.items()
+    )
+
+
 def in_process(hub: Hub) -> MakeClient:
     app = create_app(hub.settings, hub=hub)
     app.state.hub = hub  # ASGITransport does not run the lifespan
@@ -205,6 +234,7 @@ def in_process(hub: Hub) -> MakeClient:
 
 async def test_consumer_ends_with_the_final_state_under_concurrent_writers(hub: Hub) -> None:
     await run_scenario(in_process(hub))
+    await assert_facets_follow_records(hub)
 
 
 async def test_resume_from_stored_cursor_gets_only_newer_changes_and_tombstones(
@@ -275,6 +305,7 @@ async def test_two_uvicorn_workers_on_postgresql(
             return httpx.AsyncClient(base_url=server.base_url, timeout=30)
 
         await run_scenario(make_client)
+    await assert_facets_follow_records(hub)
     assert server.process.returncode is not None  # stopped with the block
     log = server.stderr()
     assert "Traceback" not in log and '"level": "error"' not in log, log[-4000:]
