@@ -200,9 +200,11 @@ class Database:
 async def take_change_feed_lock(session: AsyncSession) -> int:
     """Serialise writers until this transaction ends and return the last allocated ``seq``.
 
-    Must be the first write of the transaction: on SQLite it takes the database write lock,
-    on PostgreSQL a row lock. Either way no other writer can allocate ``seq`` values until we
-    commit, so ``seq`` order is commit order.
+    On SQLite it takes the database write lock, so it must be the transaction's first write;
+    on PostgreSQL a row lock, taken before the transaction reads the batch's current rows or
+    writes anything that carries a ``seq`` (rows no other batch can touch, such as the
+    facets of records it creates, may come first: ``hub._ingest``). Either way no other
+    writer can allocate ``seq`` values until we commit, so ``seq`` order is commit order.
     """
     result = await session.execute(
         sa.update(HubLock)

@@ -3,10 +3,14 @@
 A batch goes through three steps:
 
 1. *prepare* (no database): validate each item against the data standard, normalise text
-   to NFC, check vocabulary codes, compute the content hash and the derived columns;
-2. *diff and write* (one transaction, under the change-feed lock): read the current rows of
-   the batch's keys, decide created / updated / unchanged / deleted, write records, facets,
-   change-log rows and the idempotency answer together;
+   to NFC, check vocabulary codes, compute the content hash and the derived columns, a
+   slice at a time so that the event loop keeps serving the batch that holds the lock;
+2. *diff and write* (one transaction): on PostgreSQL, the facets of the records the batch
+   will create first; then, under the change-feed lock, read the current rows of the
+   batch's keys, decide created / updated / unchanged / deleted, write records, the other
+   facets, change-log rows and the idempotency answer together. The lock's time is the
+   ingest rate (docs/benchmarks.md, "Ingest"): write nothing under it that can be written
+   before;
 3. *summarise*: the same import summary for every caller.
 
 Only content changes bump ``version``: an upsert of identical content is "unchanged" and
@@ -60,7 +64,7 @@ FACET_COLUMNS = ("record_id", "facet", "code")
 # Extra work of a caller inside the batch's write transaction (see ``IngestPipeline.ingest``).
 InTransaction = Callable[[AsyncSession, ImportSummary], Awaitable[None]]
 
-# Items validated between two turns of the event loop: ~5 ms of CPU for products.
+# Items validated between two turns of the event loop: ~1 ms of CPU for products.
 PREPARE_SLICE = 10
 KEY_CHUNK = 500  # keys per IN (...) query on SQLite: well under its parameter limit
 
