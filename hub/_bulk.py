@@ -15,6 +15,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub._db import PG_READ_ONLY_TRANSACTION
+
 
 def _json_columns(table: sa.Table) -> frozenset[str]:
     return frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON))
@@ -46,9 +48,17 @@ async def bulk_insert(
             encoded.append(values)
         records = encoded
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=columns
-    )
+    try:
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=columns
+        )
+    except Exception as exc:
+        # The driver's COPY bypasses SQLAlchemy's error events, where the hub drops a pooled
+        # connection found read-only (hub._db); it may be a transaction's first write, so
+        # drop it here too, or the pool would hand it out read-only again and again.
+        if getattr(exc, "sqlstate", None) == PG_READ_ONLY_TRANSACTION:
+            await connection.invalidate(exc)
+        raise
 
 
 def as_rows(dicts: Sequence[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
