@@ -139,11 +139,11 @@ class IngestPipeline:
         vocabularies = await self._catalog.vocabulary_codes()
         prepared, rejections = await _prepare(record_type, items, vocabularies, indexes)
         summary = ImportSummary(dry_run=dry_run, rejections=rejections, rejected=0)
+        inherited = graph.rolled_up(principal.agency) - {principal.agency}
         if dry_run:
             async with self._db.session() as session:
                 current = await self._current(
-                    session, principal.agency, record_type.name, prepared,
-                    inherited=graph.rolled_up(principal.agency) - {principal.agency},
+                    session, principal.agency, record_type.name, prepared, inherited=inherited
                 )
             self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
@@ -153,7 +153,6 @@ class IngestPipeline:
                 stored = await self._stored_answer(session, principal, idempotency)
             if stored is not None:
                 return stored
-        inherited = graph.rolled_up(principal.agency) - {principal.agency}
         async with self._db.transaction() as session:
             ahead = await self._facets_ahead(
                 session, principal.agency, record_type.name, prepared, inherited
@@ -461,13 +460,7 @@ class IngestPipeline:
                 "content_hash": item.content_hash, "data": item.data_json,
                 "provenance": provenance, "changed_at": now,
             })
-        if touched:
-            for start in range(0, len(touched), KEY_CHUNK):
-                await session.execute(
-                    FACETS.delete().where(
-                        FACETS.c.record_id.in_(touched[start : start + KEY_CHUNK])
-                    )
-                )
+        await _drop_facets(session, touched)  # an updated or deleted record's old facets
         if inserts:
             await bulk_insert(session, RECORDS, *as_rows(inserts))
         if updates:
@@ -494,7 +487,8 @@ class IngestPipeline:
 
 
 async def _drop_facets(session: AsyncSession, record_ids: list[str]) -> None:
-    """Delete the facets of ``record_ids`` (written ahead for records not created)."""
+    """Delete the facets of ``record_ids``: their records' old ones, or those written ahead
+    for records not created."""
     for start in range(0, len(record_ids), KEY_CHUNK):
         await session.execute(
             FACETS.delete().where(FACETS.c.record_id.in_(record_ids[start : start + KEY_CHUNK]))
