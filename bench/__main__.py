@@ -16,6 +16,7 @@ SCENARIOS: dict[str, str] = {
     "memory": "bench.memory",
     "scale": "bench.scale",
     "pull": "bench.pull",  # pull connectors: records/s from agency simulators
+    "pull-provinces": "bench.pull_provinces",  # 34 provinces at once, faults, 1-2 workers
     "delivery": "bench.delivery",
     "propagation": "bench.propagation",
     "graphql": "bench.graphql",
