@@ -16,12 +16,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# GraphiQL's browser files come from the npm registry, pinned and checksummed
+# (gateway/static/vendor.lock.json): no Python package ships them, and the hub serves every
+# asset itself (closed networks).
+$(STAMP): pyproject.toml gateway/static/vendor.lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m gateway._assets_fetch
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
+$(DEV_STAMP): pyproject.toml gateway/static/vendor.lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m gateway._assets_fetch
 	touch $(STAMP) $@
 
 install: $(STAMP)

@@ -199,14 +199,15 @@ _BASE_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 # JSON and other non-HTML answers: nothing may be loaded or framed from them.
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-# HTML (the /docs page, later the console): own scripts and styles, the Swagger UI bundle from
-# its CDN, inline scripts only by hash (computed per response), no framing, no plugins.
-_DOCS_CDN = "https://cdn.jsdelivr.net"
+# HTML (the console, /docs, /redoc, GraphiQL): everything from the hub itself ('self': no
+# other host, not even a CDN; closed networks), inline scripts only by hash (computed per
+# response), no framing, no plugins. Swagger UI and GraphiQL set style attributes on their
+# elements, so inline styles stay allowed (scripts not); their icons are data: URIs, and
+# ReDoc's search runs in a worker it builds from a blob: of its own bundle.
 _HTML_CSP = (
     "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
-    "object-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    # Swagger UI sets style attributes on its elements: inline styles stay allowed (scripts not).
-    f"style-src 'self' {_DOCS_CDN} 'unsafe-inline'; script-src 'self' {_DOCS_CDN}{{hashes}}"
+    "object-src 'none'; connect-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self'{hashes}"
 )
 _HSTS = b"max-age=31536000; includeSubDomains"
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)

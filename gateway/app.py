@@ -15,6 +15,7 @@ import schemas
 from auth._ratelimit import RateLimiter
 from gateway import _tus as tus
 from gateway._cli_connectors import start_worker
+from gateway._docs import install_docs
 from gateway._logging import configure_logging
 from gateway._middleware import (
     BodySizeLimitMiddleware,
@@ -115,11 +116,13 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         description=API_DESCRIPTION,
         lifespan=lifespan,
         middleware=middleware,
-        docs_url="/docs",
+        # Served by gateway._docs from installed packages: nothing from a CDN.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.rate_limiter = rate_limiter
     install_problem_handlers(app)
+    install_docs(app, "RightsHub API")
     v1 = APIRouter(prefix="/v1")
     for record_type in schemas.RECORD_TYPES.values():
         v1.include_router(record_router(record_type))

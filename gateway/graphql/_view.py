@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from auth._policy import RECORDS_READ, RECORDS_WRITE, require_scope
+from gateway._docs import AssetsMissing, offline_graphiql
 from gateway._problems import (
     RETRY_AFTER_SECONDS,
     database_unavailable,
@@ -54,12 +55,20 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
     def __init__(self, settings: Settings) -> None:
         schema = build_schema(settings)
         self._prepared = schema.prepared
+        self._ide_html: str | None = None
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphql_graphiql_on else None,
             allow_queries_via_get=True,
             subscription_protocols=(),
         )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL page on the hub's own copies of its files (no CDN)."""
+        if self._ide_html is None:
+            self._ide_html = offline_graphiql(super().graphql_ide_html)
+        return self._ide_html
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
@@ -104,6 +113,16 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
     async def _respond(self, request: Request) -> Response:
         hub = request.app.state.hub
         if self.should_render_graphql_ide(StarletteRequestAdapter(request)):
+            try:
+                self.graphql_ide_html  # noqa: B018 (built once; fails when not vendored)
+            except AssetsMissing as missing:
+                return problem(
+                    request, status=503, slug="assets-missing",
+                    title_vi="Thiếu tệp của trang GraphiQL",
+                    title_en="GraphiQL's files are not installed",
+                    detail_vi=f"Chưa cài tệp {missing}: chạy `make install` để tải về.",
+                    detail_en=f"{missing} is not installed: run `make install` to fetch it.",
+                )
             return await self.run(request, context={"request": request})  # type: ignore[call-overload]
         principal = await authenticate(request, hub)
         limiter = getattr(request.app.state, "rate_limiter", None)
