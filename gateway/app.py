@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
@@ -24,6 +24,7 @@ from gateway._middleware import (
     SecurityHeadersMiddleware,
 )
 from gateway._problems import install_problem_handlers
+from gateway._query import reject_unknown_query
 from gateway._tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
 from gateway._wire import Problem
 from gateway.console import install_console
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.rate_limiter = rate_limiter
     install_problem_handlers(app)
     install_docs(app, "RightsHub API")
-    v1 = APIRouter(prefix="/v1")
+    # Every /v1 route refuses query parameters it does not declare (a misspelt filter).
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     for record_type in schemas.RECORD_TYPES.values():
         v1.include_router(record_router(record_type))
     v1.include_router(changes.router)

@@ -483,3 +483,28 @@ async def test_lying_content_length_is_not_500(small_client: httpx.AsyncClient) 
         headers={**JSON_HEADERS, "Content-Length": "10"},
     )
     assert_problem(response, 413)
+
+
+@pytest.mark.parametrize("path, misspelt", [
+    ("/v1/products?limt=2", "limt"),
+    ("/v1/events?agency=G16&knd=training", "knd"),
+    ("/v1/changes?curser=0", "curser"),
+    ("/v1/products/P-1?expand=files", "expand"),
+])
+async def test_unknown_query_parameter_is_400_naming_it(
+    client: httpx.AsyncClient, path: str, misspelt: str
+) -> None:
+    response = await client.get(path, headers=auth("g16"))
+    problem = assert_problem(response, 400)
+    assert problem["unknown_parameters"] == [misspelt]
+    assert misspelt in problem["detail_vi"] and misspelt in problem["detail_en"]
+    assert "Allowed:" in problem["detail_en"] and "hợp lệ" in problem["detail_vi"]
+
+
+async def test_declared_query_parameters_still_pass(client: httpx.AsyncClient) -> None:
+    listed = await client.get("/v1/products?limit=2&include_deleted=false", headers=auth("g16"))
+    assert listed.status_code == 200 and len(listed.json()["items"]) <= 2
+    allowed = (await client.get("/v1/products?limt=2", headers=auth("g16"))).json()
+    assert "limit" in allowed["allowed_parameters"] and "cursor" in allowed["allowed_parameters"]
+    feed = await client.get("/v1/changes?limit=1", headers=auth("g16"))
+    assert feed.status_code == 200
