@@ -122,8 +122,13 @@ def serve(
         oauth_demo = ensure_demo_client(settings, base)
         oauth_demo += ensure_demo_admin(settings, base)
         # The reference agency simulator and a connector to it: a sync within seconds.
-        simulator, lines = start_demo_simulator(settings)
+        simulator, lines = start_demo_simulator(settings, port=settings.demo_simulator_port)
         oauth_demo += lines
+        if settings.worker_in_process is None and not settings.worker_in_process_on:
+            # On PostgreSQL too, the demo connector must actually pull: run the worker in
+            # this server unless the configuration says where workers run.
+            os.environ["RIGHTSHUB_WORKER_IN_PROCESS"] = "true"
+            oauth_demo.append("  Worker (scheduled pulls, deliveries): in this server process")
     if embedded and not settings.dev_principals:
         token = _demo_token(settings)
         os.environ["RIGHTSHUB_DEV_PRINCIPALS"] = json.dumps([{

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # ``serve --demo`` (``make run``) starts the reference agency simulator on this port (the
+    # next free one when taken).
+    demo_simulator_port: int = Field(default=8100, ge=1024, le=65535)
 
     # Push to subscribers (connectors/_delivery.py): events per request, explicit timeouts
     # (seconds), jittered exponential back-off between failed attempts of a batch, dead letters
