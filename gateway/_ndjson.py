@@ -102,18 +102,20 @@ async def ingest_ndjson(
         items.clear()
         indexes.clear()
 
-    index = -1
+    # A rejection's index is the line a person sees in the body (1-based, blank lines
+    # counted), as in file imports: the message and the index name the same line.
+    index = 0
     async for line in _lines(request, digest):
-        if index == -1 and line is not None and line.startswith(UTF8_BOM):
+        index += 1
+        if index == 1 and line is not None and line.startswith(UTF8_BOM):
             line = line[len(UTF8_BOM) :]
         if line is not None and not line.strip():
             continue
-        index += 1
         if line is None:
             total.rejections.append(_line_rejection(
                 index, "line_too_long",
-                f"Dòng {index + 1} dài quá {MAX_LINE_BYTES} byte.",
-                f"Line {index + 1} is longer than {MAX_LINE_BYTES} bytes.",
+                f"Dòng {index} dài quá {MAX_LINE_BYTES} byte.",
+                f"Line {index} is longer than {MAX_LINE_BYTES} bytes.",
             ))
             total.rejected += 1
             continue
@@ -123,8 +125,8 @@ async def ingest_ndjson(
         except orjson.JSONDecodeError as exc:
             total.rejections.append(_line_rejection(
                 index, "invalid_json",
-                f"Dòng {index + 1} không phải JSON hợp lệ (UTF-8): {exc.msg}.",
-                f"Line {index + 1} is not valid JSON (UTF-8): {exc.msg}.",
+                f"Dòng {index} không phải JSON hợp lệ (UTF-8): {exc.msg}.",
+                f"Line {index} is not valid JSON (UTF-8): {exc.msg}.",
             ))
             total.rejected += 1
             continue

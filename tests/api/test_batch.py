@@ -184,9 +184,29 @@ async def test_ndjson_stream_ingests_in_chunks(client: httpx.AsyncClient) -> Non
     summary = response.json()
     assert summary["created"] == 2500
     assert summary["rejected"] == 1
-    assert summary["rejections"][0]["index"] == 10
+    # The 11th line of the body: index and message name the line a person sees (1-based).
+    assert summary["rejections"][0]["index"] == 11
+    assert "Line 11 " in summary["rejections"][0]["message_en"]
+    assert "Dòng 11 " in summary["rejections"][0]["message_vi"]
     assert summary["rejections"][0]["code"] == "invalid_json"
     assert await count(client) == 2500
+
+
+async def test_ndjson_rejections_name_the_line_with_blank_lines_counted(
+    client: httpx.AsyncClient
+) -> None:
+    import orjson
+
+    bad = {**product(2), "kind": "khong-co"}
+    body = b"\n".join([orjson.dumps(product(1)), b"", b"", orjson.dumps(bad), b"{oops"]) + b"\n"
+    response = await client.post(
+        "/v1/products:batch", content=body,
+        headers={**auth("g16"), "Content-Type": "application/x-ndjson"},
+    )
+    rejections = response.json()["rejections"]
+    assert [(r["index"], r["code"]) for r in rejections][-1] == (5, "invalid_json")
+    assert rejections[0]["index"] == 4 and rejections[0]["source_id"] == bad["source_id"]
+    assert "Line 5 " in rejections[-1]["message_en"]
 
 
 async def test_ndjson_idempotency_key_replays_same_stream_and_refuses_another(
