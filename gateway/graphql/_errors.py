@@ -31,6 +31,29 @@ _LIMITS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], str]]] = [
      lambda m: f"Truy vấn quá dài: tối đa {m.group(1)} token."),
     (re.compile(r"introspection", re.IGNORECASE), "introspection-disabled",
      lambda m: "Truy vấn introspection bị tắt trên máy chủ này."),
+    # The document's own mistakes (graphql-core's parse and validation messages).
+    (re.compile(r"^Syntax Error: (.*)$", re.S), "syntax-error",
+     lambda m: f"Lỗi cú pháp GraphQL: {m.group(1)}"),
+    (re.compile(r"^Cannot query field '([^']+)' on type '([^']+)'"), "unknown-field",
+     lambda m: f"Kiểu '{m.group(2)}' không có trường '{m.group(1)}'."),
+    (re.compile(r"^Unknown argument '([^']+)' on field '([^']+)'"), "unknown-argument",
+     lambda m: f"Trường '{m.group(2)}' không có tham số '{m.group(1)}'."),
+    (re.compile(r"^Unknown type '([^']+)'"), "unknown-type",
+     lambda m: f"Không có kiểu '{m.group(1)}'."),
+    (re.compile(r"^Field '([^']+)' argument '([^']+)' of type '([^']+)' is required"),
+     "missing-argument",
+     lambda m: f"Trường '{m.group(1)}' thiếu tham số bắt buộc '{m.group(2)}' ({m.group(3)})."),
+    (re.compile(r"^Variable '\$([^']+)' of required type '([^']+)' was not provided"),
+     "missing-variable",
+     lambda m: f"Thiếu biến bắt buộc '${m.group(1)}' (kiểu {m.group(2)})."),
+    (re.compile(r"^Variable '\$([^']+)' (?:got|has) invalid value: (.*)$", re.S),
+     "invalid-variable",
+     lambda m: f"Biến '${m.group(1)}' có giá trị không hợp lệ: {m.group(2)}"),
+    (re.compile(r"^Field '([^']+)' of type '([^']+)' must have a selection of subfields"),
+     "selection-required",
+     lambda m: f"Trường '{m.group(1)}' (kiểu {m.group(2)}) cần liệt kê các trường con."),
+    (re.compile(r"^Unknown operation named '([^']+)'"), "unknown-operation",
+     lambda m: f"Không có thao tác tên '{m.group(1)}' trong tài liệu."),
 ]
 
 
@@ -90,6 +113,15 @@ def describe_errors(errors: list[GraphQLError], *, english: bool) -> None:
                 if not english:
                     error.message = vietnamese(found)
                 break
+        else:
+            if error.path is None and (error.original_error is None
+                                       or isinstance(error.original_error, GraphQLError)):
+                # Any other refusal of the document itself (before execution): both languages.
+                detail_vi = f"Tài liệu GraphQL không hợp lệ: {error.message}"
+                error.extensions = {"code": "invalid-document", "detail_vi": detail_vi,
+                                    "detail_en": error.message}
+                if not english:
+                    error.message = detail_vi
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

@@ -201,8 +201,29 @@ async def test_bad_arguments_are_clear_errors(client: httpx.AsyncClient) -> None
                  "Accept-Language": "en"},
     )
     assert english.json()["errors"][0]["message"] == "Agency NOPE is not in the registry."
-    (syntax,) = await errors(client, "{ products(first: ) }")
-    assert "Syntax Error" in syntax["message"]
+    # The document's own mistakes are told in both languages too (Vietnamese first).
+    documents = {
+        "{ products(first: ) }": ("syntax-error", "Lỗi cú pháp"),
+        "{ products { nodes { titel } } }": ("unknown-field", "không có trường 'titel'"),
+        "{ products(frist: 2) { nodes { id } } }": ("unknown-argument", "tham số 'frist'"),
+        "{ products }": ("selection-required", "trường con"),
+        "query Q($n: Int!) { products(first: $n) { nodes { id } } }":
+            ("invalid-variable", "Biến '$n' có giá trị không hợp lệ"),
+        "query Q($x: Khong) { products { nodes { id } } }": ("unknown-type", "kiểu 'Khong'"),
+    }
+    for query, (code, vietnamese) in documents.items():
+        found = await errors(client, query)
+        for error in found:  # every error of the document, in both languages
+            assert error["message"] == error["extensions"]["detail_vi"], (query, error)
+            assert error["extensions"]["detail_en"] != error["extensions"]["detail_vi"]
+        matching = [e for e in found if e["extensions"]["code"] == code]
+        assert matching and vietnamese in matching[0]["message"], (query, found)
+    english = await client.post(
+        "/graphql", json={"query": "{ products(first: ) }"},
+        headers={"Authorization": "Bearer test-token-g16-0123456789abcdef",
+                 "Accept-Language": "en"},
+    )
+    assert english.json()["errors"][0]["message"].startswith("Syntax Error")
     (date,) = await errors(
         client, '{ products(filter: {dateFrom: "2025-13-45"}) { nodes { id } } }')
     assert "Date" in date["message"] or "date" in date["message"]
