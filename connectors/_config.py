@@ -39,14 +39,19 @@ class HttpOptions(_Options):
 
 
 class RetryPolicy(_Options):
-    """Retries of one request: transport errors, 429 (Retry-After honoured), 502/503/504,
-    with jittered exponential back-off, bounded by attempts and a deadline."""
+    """Retries of one request: transport errors, 429 (Retry-After honoured), 502/503/504 and,
+    a few times only, 500, with jittered exponential back-off, bounded by attempts and a
+    deadline. A Retry-After longer than ``max_retry_after_seconds`` ends the request's retries
+    (the run fails and the schedule tries later) rather than calling before it has passed."""
 
     attempts: int = Field(default=8, ge=1, le=50)
     initial_seconds: float = Field(default=0.2, ge=0, le=60)
     max_seconds: float = Field(default=10.0, ge=0, le=600)
     deadline_seconds: float = Field(default=120.0, gt=0, le=3600)
     max_retry_after_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # A 500 is often a real bug of the agency system, sometimes a passing one: a bounded
+    # number of tries of the same request before the run stops.
+    server_error_attempts: int = Field(default=3, ge=1, le=20)
 
 
 class BreakerOptions(_Options):

@@ -27,7 +27,8 @@ from tenacity import (
 from connectors._config import AuthConfig, HttpOptions, RetryPolicy, Secrets
 from hub import HubError
 
-RETRIABLE_STATUS = frozenset({429, 502, 503, 504})
+# 500 too, but only ``RetryPolicy.server_error_attempts`` times (``with_retries``).
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "RightsHub-connector/1"
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ class ConnectorError(Exception):
 
 
 class RetriableStatus(ConnectorError):
-    """429 or 502/503/504: worth another try, after ``retry_after`` seconds if the server
+    """429, 500 or 502/503/504: worth another try, after ``retry_after`` seconds if the server
     said so (RFC 9110 §10.2.3)."""
 
     def __init__(self, status: int, url: str, retry_after: float | None) -> None:
@@ -102,10 +103,30 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetriableStatus) and exc.retry_after is not None:
-            return min(exc.retry_after, policy.max_retry_after_seconds)
+            # Never sooner than asked (a longer wait than the cap stops instead: _stop).
+            return exc.retry_after
         return float(backoff(state))
 
     return wait
+
+
+def _stop(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
+    bounded = stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_seconds)
+    server_errors = 0
+
+    def stop(state: RetryCallState) -> bool:
+        nonlocal server_errors
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetriableStatus):
+            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after_seconds:
+                return True
+            if exc.status == 500:
+                server_errors += 1
+                if server_errors >= policy.server_error_attempts:
+                    return True
+        return bool(bounded(state))
+
+    return stop
 
 
 async def with_retries(
@@ -125,7 +146,7 @@ async def with_retries(
     retrying = AsyncRetrying(
         retry=retry_if_exception(_is_retriable),
         wait=_wait(policy),
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_seconds),
+        stop=_stop(policy),
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -81,6 +81,41 @@ async def test_the_deadline_stops_retrying() -> None:
     assert 2 < len(calls) < 50
 
 
+async def test_a_passing_500_is_retried() -> None:
+    client, calls = _client([httpx.Response(500), httpx.Response(200, json={"ok": 1})])
+    assert (await with_retries(POLICY, lambda: _get(client))).json() == {"ok": 1}
+    assert len(calls) == 2
+
+
+async def test_500_is_retried_a_bounded_number_of_times() -> None:
+    client, calls = _client([httpx.Response(500)])
+    with pytest.raises(RetriableStatus) as caught:
+        await with_retries(POLICY, lambda: _get(client))
+    assert caught.value.status == 500
+    assert len(calls) == POLICY.server_error_attempts == 3  # not POLICY.attempts (6)
+
+
+async def test_a_retry_after_beyond_the_cap_stops_instead_of_calling_early() -> None:
+    client, calls = _client([httpx.Response(429, headers={"Retry-After": "30"}),
+                             httpx.Response(200)])
+    policy = RetryPolicy(initial_seconds=0.01, max_seconds=0.05, attempts=6,
+                         deadline_seconds=60, max_retry_after_seconds=5)
+    started = time.monotonic()
+    with pytest.raises(RetriableStatus):
+        await with_retries(policy, lambda: _get(client))
+    assert len(calls) == 1 and time.monotonic() - started < 2
+
+
+async def test_an_http_date_retry_after_is_waited_out() -> None:
+    when = datetime.now(UTC) + timedelta(seconds=2)
+    client, calls = _client([httpx.Response(429, headers={
+        "Retry-After": format_datetime(when, usegmt=True)}), httpx.Response(200)])
+    await with_retries(POLICY, lambda: _get(client))
+    assert len(calls) == 2
+    # The second call came no sooner than the date (to its whole second, as HTTP-dates are).
+    assert datetime.now(UTC) >= when.replace(microsecond=0)
+
+
 def test_retry_after_forms() -> None:
     now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     assert retry_after_seconds("7") == 7
