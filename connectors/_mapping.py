@@ -4,7 +4,9 @@ A spec names, for each field of the standard, where its value comes from and how
 it: rename (``from``, a dotted path), value maps onto our vocabularies (``map``), defaults,
 constants, dates (``date_format`` such as "dd/mm/yyyy"), numbers with a decimal comma
 (``number: "vi"``: 1.234,5), lists split from text (``split``) and legacy Vietnamese text
-(``encoding``: "tcvn3", "vni" or "auto"). Specs are validated when a connector is saved.
+(every text field is checked for VNI and TCVN3 and decoded when the detector is sure;
+``encoding`` "tcvn3" or "vni" forces a decoding, "verbatim" turns the check off). Specs are
+validated when a connector is saved.
 
 :func:`apply_mapping` is pure: it returns the mapped item (or a delete) and the problems met,
 which the preview turns into a per-field data-quality report.
@@ -48,7 +50,10 @@ class FieldSpec(BaseModel):
     number: Literal["vi", "en"] | None = None  # vi: 1.234,5; en: 1,234.5
     integer: bool = False
     split: str | None = Field(default=None, max_length=5)
-    encoding: Literal["unicode", "tcvn3", "vni", "auto"] = "unicode"
+    # "auto" (and "unicode", its former name, so stored specs keep working): VNI and TCVN3
+    # are detected and decoded on every text field; "tcvn3"/"vni" force a decoding;
+    # "verbatim" trusts the field as Unicode (only NFC).
+    encoding: Literal["auto", "unicode", "tcvn3", "vni", "verbatim"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> FieldSpec:
