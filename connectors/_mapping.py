@@ -15,7 +15,6 @@ which the preview turns into a per-field data-quality report.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -200,9 +199,6 @@ def _convert_one(name: str, spec: FieldSpec, value: Any, issues: list[Issue]) ->
     return value
 
 
-_MONEY_SUFFIX = re.compile(r"\s*(?:vnđ|vnd|đồng|dong|đ|₫)\.?$")
-# Whole dong: digits, or groups of three after one kind of separator (dot, comma or space).
-_MONEY = re.compile(r"^\d+$|^\d{1,3}(?P<sep>[., \u00a0])\d{3}(?:(?P=sep)\d{3})*$")
 _BAD_MONEY = (
     "Số tiền phải là số nguyên đồng, không âm, viết như 1.250.000, 1,250,000 hoặc 1250000 "
     "(có thể kèm đ hay VNĐ); không nhận phần thập phân hay cách viết lẫn dấu phân cách.",
@@ -211,32 +207,9 @@ _BAD_MONEY = (
 )
 
 
-def parse_vnd(value: Any) -> int:
-    """Whole dong from "1.250.000", "1,250,000", "1250000", "1.250.000 đ", "1.250.000 VNĐ"
-    or a JSON integer. The dong has no subunit in use, so a three-digit group after one
-    separator is thousands ("250.000" is 250000), and anything with a fraction ("1.250,50",
-    "12,5"), mixed separators ("1.250,000") or a sign is refused: ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(value)
-        return value
-    if isinstance(value, float):
-        if value < 0 or not value.is_integer():
-            raise ValueError(value)
-        return int(value)
-    if not isinstance(value, str):
-        raise ValueError(value)
-    text = _MONEY_SUFFIX.sub("", unicodedata.normalize("NFC", value).strip().casefold())
-    if not _MONEY.match(text):
-        raise ValueError(value)
-    return int(re.sub(r"\D", "", text))
-
-
 def _money(name: str, value: Any, issues: list[Issue]) -> int:
     try:
-        return parse_vnd(value)
+        return schemas.parse_vnd(value)
     except ValueError:
         issues.append(Issue(name, "bad_money", value, *_BAD_MONEY))
         raise _Skip from None

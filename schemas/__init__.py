@@ -2,7 +2,7 @@
 vocabularies, validation, text normalisation and JSON Schema export. No I/O beyond reading
 the packaged vocabulary files."""
 
-from ._fields import isbn_is_valid
+from ._fields import isbn_is_valid, parse_vnd
 from ._hashing import NOT_CONTENT, content_dict, content_hash, hash_data, split_envelope
 from ._jsonschema import (
     FileMeta,
@@ -82,6 +82,7 @@ __all__ = [
     "isbn_is_valid",
     "load_vocabulary_seed",
     "nfc",
+    "parse_vnd",
     "problem_from_error",
     "problems_from_validation_error",
     "split_envelope",
