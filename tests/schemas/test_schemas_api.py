@@ -23,7 +23,8 @@ def test_public_names_pinned() -> None:
         "Provenance", "RecordContent", "RecordEnvelope", "RecordType", "RecordTypeName",
         "Rejection", "Report", "ShortText", "Target", "Text", "TrainingCourse", "Visibility",
         "VocabularySeed", "VocabularyTerm", "check_vocabularies", "content_dict", "content_hash",
-        "export_json_schemas", "fold", "hash_data", "isbn_is_valid", "load_vocabulary_seed", "nfc", "parse_vnd",
+        "export_json_schemas", "fold", "hash_data", "isbn_is_valid", "load_vocabulary_seed", "nfc",
+        "parse_vnd",
         "problem_from_error", "problems_from_validation_error", "split_envelope", "vocab_refs",
         "vocabulary_codes",
     ]
