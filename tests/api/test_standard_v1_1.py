@@ -84,3 +84,15 @@ async def test_delete_item_may_carry_its_source_time(client: httpx.AsyncClient) 
         {"source_id": "V11-D", "_op": "delete", "source_updated_at": "yesterday"}]},
         headers=auth("g16"))
     assert bad.json()["rejections"][0]["path"] == "source_updated_at"
+
+
+async def test_graphql_mutation_takes_cost_and_source_time(client: httpx.AsyncClient) -> None:
+    summary = await data(client, """mutation($records: [ProductInput!]!) {
+      upsertProducts(records: $records) { created rejected } }""", {"records": [{
+        "sourceId": "V11-G", "kind": "book", "title": "Sách GraphQL", "costVnd": 990_000,
+        "sourceUpdatedAt": STAMP}]})
+    assert summary["upsertProducts"] == {"created": 1, "rejected": 0}
+    got = (await client.get("/v1/products/V11-G", headers=auth("g16"))).json()
+    assert got["data"]["cost_vnd"] == 990_000
+    assert got["provenance"]["source_updated_at"] == STAMP
+    assert got["provenance"]["channel"] == "graphql"
