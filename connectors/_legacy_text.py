@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from connectors._syllables import is_syllable, plausible_case
 
@@ -233,6 +234,11 @@ def _evidence(
     return (changed, changed_ok, changed_before, counted, counted_ok) if changed else None
 
 
+# Words repeat (a few thousand syllables make most Vietnamese text): each is decoded once.
+_vni_word = lru_cache(maxsize=50_000)(decode_vni)
+_tcvn3_word = lru_cache(maxsize=50_000)(decode_tcvn3_text)
+
+
 def detect_legacy(text: str) -> Detection:
     """Decide whether ``text`` is VNI or TCVN3 rather than Unicode, and decode it if so.
 
@@ -247,9 +253,9 @@ def detect_legacy(text: str) -> Detection:
     capitals = _in_capitals(text)
 
     def tcvn3_word(word: str) -> str:
-        return decode_tcvn3_text(word).upper() if capitals else decode_tcvn3_text(word)
+        return _tcvn3_word(word).upper() if capitals else _tcvn3_word(word)
 
-    for name, decode, decode_word in (("vni", decode_vni, decode_vni),
+    for name, decode, decode_word in (("vni", decode_vni, _vni_word),
                                       ("tcvn3", decode_tcvn3_text, tcvn3_word)):
         evidence = _evidence(text, decode_word, tcvn3=name == "tcvn3")
         if evidence is None:
