@@ -19,7 +19,15 @@ from connectors._config import (
 )
 from connectors._delivery import backoff_seconds, deliver_pending, http_client
 from connectors._http import ConnectorError, UpstreamFailed
-from connectors._legacy_text import decode_tcvn3, decode_vni, encode_tcvn3, encode_vni, to_unicode
+from connectors._legacy_text import (
+    Detection,
+    decode_tcvn3,
+    decode_vni,
+    detect_legacy,
+    encode_tcvn3,
+    encode_vni,
+    to_unicode,
+)
 from connectors._mapping import FieldSpec, MappingSpec, apply_mapping
 from connectors._outbox import event_id
 from connectors._runs import list_runs, run_info
@@ -58,6 +66,7 @@ __all__ = [
     "ConnectorError",
     "ConnectorInfo",
     "CreatedSubscription",
+    "Detection",
     "FieldSpec",
     "HttpOptions",
     "HubFeedConfig",
@@ -85,6 +94,7 @@ __all__ = [
     "delete_subscription",
     "deliver_pending",
     "demo_connector_config",
+    "detect_legacy",
     "encode_tcvn3",
     "encode_vni",
     "event_id",

@@ -128,6 +128,12 @@ class StreamConfig(_Options):
         self.mapping.check_against(self.record_type)
         return self
 
+    @property
+    def updated_at_from(self) -> str | None:
+        """Where a record's ``source_updated_at`` comes from when the mapping declares none:
+        the replication key (standard v1.1)."""
+        return self.incremental.cursor_field if self.incremental is not None else None
+
 
 class _Common(_Options):
     base_url: str = Field(max_length=500)

@@ -15,7 +15,13 @@ capitals without tone (Ă Â Ê Ô Ơ Ư Đ) have codes of their own.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from connectors._syllables import is_syllable, plausible_case
 
 # Tone marks in the order TCVN3 lays them out: grave, hook above, tilde, acute, dot below.
 _TONES = ("\u0300", "\u0309", "\u0303", "\u0301", "\u0323")
@@ -93,21 +99,64 @@ TCVN3_DECODE, TCVN3_ENCODE = _tcvn3_tables()
 VNI_DECODE, VNI_ENCODE = _vni_tables()
 _VNI_LONGEST = max(len(k) for k in VNI_DECODE)
 
-# TCVN3 codes that are not letters of Vietnamese written in Unicode (À Á Â Ã È É Ê Ì Í Ò Ó
-# Ô Õ Ù Ú Ý and their lowercase are): one of them marks the text as TCVN3.
-_UNICODE_VIETNAMESE_LATIN1 = frozenset("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý")
-_TCVN3_MARKERS = frozenset(TCVN3_DECODE) - _UNICODE_VIETNAMESE_LATIN1
+_TCVN3_LOWER_TONED = frozenset(ch for ch, letter in TCVN3_DECODE.items() if letter.islower()
+                               and letter not in "ăâêôơưđ")
+
+# Characters a cp1252 decoder makes of bytes 0x80-0x9F: a legacy text read as cp1252 rather
+# than Latin-1 may hold them (curly quotes, dashes), and they say nothing about Unicode.
+_CP1252_EXTRAS = frozenset(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))
 
 
 def _is_unicode_already(text: str) -> bool:
-    return any(ord(ch) > 0xFF for ch in text)
+    return any(ord(ch) > 0xFF and ch not in _CP1252_EXTRAS for ch in text)
 
 
 def decode_tcvn3(text: str) -> str:
-    """TCVN3 (ABC) text, as Latin-1 look-alikes, to Unicode NFC."""
+    """TCVN3 (ABC) text, as Latin-1 look-alikes, to Unicode NFC, letter by letter."""
     if _is_unicode_already(text):
         return unicodedata.normalize("NFC", text)
     return unicodedata.normalize("NFC", "".join(TCVN3_DECODE.get(ch, ch) for ch in text))
+
+
+def decode_tcvn3_text(text: str) -> str:
+    """:func:`decode_tcvn3` for a whole text, with the capitals TCVN3 has no codes for (the
+    toned ones) restored where the case can be told: in a word whose other letters are
+    capitals (HµNH -> HÀNH), in text written in capitals, at the start of a sentence."""
+    if _is_unicode_already(text):
+        return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", _tcvn3_capitals(text))
+
+
+def _tcvn3_capitals(text: str) -> str:
+    decoded = [TCVN3_DECODE.get(ch, ch) for ch in text]
+    if not any(ch in _TCVN3_LOWER_TONED for ch in text):
+        return "".join(decoded)
+    # The case is told by the letters that have one of their own in TCVN3.
+    if _in_capitals(text):
+        return "".join(decoded).upper()
+    for match in _WORD.finditer(text):
+        span = range(match.start(), match.end())
+        others = [decoded[i] for i in span
+                  if text[i] not in _TCVN3_LOWER_TONED and decoded[i].isalpha()]
+        if len(others) >= 2 and all(ch.isupper() for ch in others):
+            for i in span:
+                decoded[i] = decoded[i].upper()
+        elif text[match.start()] in _TCVN3_LOWER_TONED and _starts_sentence(text, match.start()):
+            decoded[match.start()] = decoded[match.start()].upper()
+    return "".join(decoded)
+
+
+def _in_capitals(text: str) -> bool:
+    """Whether TCVN3 text is written in capitals: its letters with a case of their own in
+    TCVN3 (all but the toned vowels) are capitals, three at least."""
+    cased = [d for d in (TCVN3_DECODE.get(ch, ch) for ch in text if ch not in _TCVN3_LOWER_TONED)
+             if d.isalpha()]
+    return len(cased) >= 3 and all(ch.isupper() for ch in cased)
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip(" \"'(")
+    return not before or before[-1] in ".!?:\n"
 
 
 def encode_tcvn3(text: str) -> str:
@@ -140,21 +189,99 @@ def encode_vni(text: str) -> str:
     return "".join(VNI_ENCODE.get(ch, ch) for ch in text)
 
 
+# A word of legacy text: letters, and the TCVN3 codes that are not letters in Unicode
+# (¸ µ ¶ · ¹ « ¬ ­ ® § ...). Digits end a word, so "1.250.000ñ" gives the word "ñ".
+_LEGACY_SYMBOLS = "".join(sorted(ch for ch in TCVN3_DECODE if not ch.isalpha()))
+_WORD = re.compile(rf"(?:[^\W\d_]|[{re.escape(_LEGACY_SYMBOLS)}])+")
+_CURRENCY = frozenset({"đ", "Đ"})  # "1.250.000 đ": a word that is no syllable
+
+# Thresholds of the detector, tuned on the tuning part of the corpus (tests/connectors/
+# test_legacy_corpus.py) and checked on the held-back part: a decoding is taken when at
+# least this share of the words it changes become syllables ...
+CHANGED_VALID_SHARE = 0.9
+# ... and this share of all the words of the text (acronyms aside) are syllables after it.
+TEXT_VALID_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """What the detector concluded about one text: ``encoding`` is "vni", "tcvn3" or None
+    (left as it is), ``score`` the words the decoding turned into syllables."""
+
+    encoding: str | None
+    text: str
+    score: int = 0
+
+
+def _evidence(
+    text: str, decode: Callable[[str], str], *, tcvn3: bool
+) -> tuple[int, int, int, int, int] | None:
+    """(changed words, of which syllables after, of which syllables before, counted words,
+    syllables among them after) or None when the decoding changes nothing."""
+    changed = changed_ok = changed_before = counted = counted_ok = 0
+    for match in _WORD.finditer(text):
+        word = match.group()
+        after = decode(word)
+        ok = (is_syllable(after) and plausible_case(after, tcvn3=tcvn3)) or after in _CURRENCY
+        if after != word:
+            changed += 1
+            changed_ok += ok
+            changed_before += is_syllable(word) and plausible_case(word)
+        elif word.isascii() and word.isupper():
+            continue  # acronyms (UBND, TP) are no syllables in any encoding
+        counted += 1
+        counted_ok += ok
+    return (changed, changed_ok, changed_before, counted, counted_ok) if changed else None
+
+
+# Words repeat (a few thousand syllables make most Vietnamese text): each is decoded once.
+_vni_word = lru_cache(maxsize=50_000)(decode_vni)
+_tcvn3_word = lru_cache(maxsize=50_000)(decode_tcvn3_text)
+
+
+def detect_legacy(text: str) -> Detection:
+    """Decide whether ``text`` is VNI or TCVN3 rather than Unicode, and decode it if so.
+
+    Text holding a character beyond Latin-1 is Unicode. Otherwise each code page is tried on
+    each word: it must turn nearly every word it changes into a Vietnamese syllable, leave
+    a text made mostly of syllables, and make more syllables than reading the words as
+    Unicode does (so "Tôi", a word in both, stays as it is). Accented Latin text fails
+    these: its words do not decode to syllables."""
+    if _is_unicode_already(text) or text.isascii():
+        return Detection(None, text)
+    best = Detection(None, text)
+    capitals = _in_capitals(text)
+
+    def tcvn3_word(word: str) -> str:
+        return _tcvn3_word(word).upper() if capitals else _tcvn3_word(word)
+
+    for name, decode, decode_word in (("vni", decode_vni, _vni_word),
+                                      ("tcvn3", decode_tcvn3_text, tcvn3_word)):
+        evidence = _evidence(text, decode_word, tcvn3=name == "tcvn3")
+        if evidence is None:
+            continue
+        changed, changed_ok, changed_before, counted, counted_ok = evidence
+        if (changed_ok >= CHANGED_VALID_SHARE * changed
+                and counted_ok >= TEXT_VALID_SHARE * counted
+                and changed_ok > changed_before
+                and changed_ok - changed_before > best.score):
+            best = Detection(name, decode(text), changed_ok - changed_before)
+    return best
+
+
 def looks_like_tcvn3(text: str) -> bool:
-    """Whether ``text`` is TCVN3 rather than Unicode: only ASCII and TCVN3 codes, at least
-    one of which no Vietnamese word in Unicode contains (¸ for á, Î for ẻ...). Text in
-    another Latin-1 language (a German ü) would pass for TCVN3: "auto" is for fields of
-    Vietnamese text."""
-    return (not _is_unicode_already(text)
-            and all(ord(ch) < 0x80 or ch in TCVN3_DECODE for ch in text)
-            and any(ch in _TCVN3_MARKERS for ch in text))
+    """Whether the detector takes ``text`` for TCVN3."""
+    return detect_legacy(text).encoding == "tcvn3"
 
 
 def to_unicode(text: str, encoding: str) -> str:
-    """Decode ``text`` from ``encoding`` ("tcvn3", "vni", "auto": TCVN3 when it looks like
-    it, "unicode": normalise only)."""
-    if encoding == "tcvn3" or (encoding == "auto" and looks_like_tcvn3(text)):
-        return decode_tcvn3(text)
+    """Decode ``text`` from ``encoding``: "tcvn3" and "vni" decode; "auto" (and "unicode",
+    its former name) decode what the detector takes for VNI or TCVN3 and normalise the rest;
+    "verbatim" only normalises."""
+    if encoding == "tcvn3":
+        return decode_tcvn3_text(text)
     if encoding == "vni":
         return decode_vni(text)
+    if encoding in ("auto", "unicode"):
+        return unicodedata.normalize("NFC", detect_legacy(text).text)
     return unicodedata.normalize("NFC", text)

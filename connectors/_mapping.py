@@ -4,7 +4,9 @@ A spec names, for each field of the standard, where its value comes from and how
 it: rename (``from``, a dotted path), value maps onto our vocabularies (``map``), defaults,
 constants, dates (``date_format`` such as "dd/mm/yyyy"), numbers with a decimal comma
 (``number: "vi"``: 1.234,5), lists split from text (``split``) and legacy Vietnamese text
-(``encoding``: "tcvn3", "vni" or "auto"). Specs are validated when a connector is saved.
+(every text field is checked for VNI and TCVN3 and decoded when the detector is sure;
+``encoding`` "tcvn3" or "vni" forces a decoding, "verbatim" turns the check off). Specs are
+validated when a connector is saved.
 
 :func:`apply_mapping` is pure: it returns the mapped item (or a delete) and the problems met,
 which the preview turns into a per-field data-quality report.
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,10 +48,17 @@ class FieldSpec(BaseModel):
     map: dict[str, Any] | None = None  # agency value -> our code (after trimming)
     map_default: Any = None  # for values missing from ``map``; else the value is a problem
     date_format: str | None = None
-    number: Literal["vi", "en"] | None = None  # vi: 1.234,5; en: 1,234.5
+    # vi: 1.234,5; en: 1,234.5; vnd: whole dong (1.250.000 đ). Fields named *_vnd (cost_vnd,
+    # amount_vnd) are read as vnd unless told otherwise.
+    number: Literal["vi", "en", "vnd"] | None = None
+    # For times with no offset (2025-03-01 10:00, or dd/mm/yyyy hh:mm[:ss]): the source's zone.
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
     integer: bool = False
     split: str | None = Field(default=None, max_length=5)
-    encoding: Literal["unicode", "tcvn3", "vni", "auto"] = "unicode"
+    # "auto" (and "unicode", its former name, so stored specs keep working): VNI and TCVN3
+    # are detected and decoded on every text field; "tcvn3"/"vni" force a decoding;
+    # "verbatim" trusts the field as Unicode (only NFC).
+    encoding: Literal["auto", "unicode", "tcvn3", "vni", "verbatim"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> FieldSpec:
@@ -56,6 +66,10 @@ class FieldSpec(BaseModel):
             raise ValueError(
                 f"date_format must be one of {', '.join(DATE_FORMATS)}"
             )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
         return self
 
 
@@ -92,8 +106,10 @@ class Issue:
     """One problem met while mapping a field (for the data-quality report)."""
 
     field: str
-    code: str  # missing | unmapped_value | bad_date | bad_number
+    code: str  # missing | unmapped_value | bad_date | bad_number | bad_money | bad_datetime
     value: Any = None
+    message_vi: str = ""
+    message_en: str = ""
 
 
 @dataclass(slots=True)
@@ -144,6 +160,10 @@ def parse_number(text: str, style: str) -> Decimal:
 
 
 def _convert_one(name: str, spec: FieldSpec, value: Any, issues: list[Issue]) -> Any:
+    if spec.number == "vnd" or (spec.number is None and name.endswith("_vnd")):
+        return _money(name, value, issues)
+    if name == SOURCE_UPDATED_AT:
+        return _stamp(name, value, spec.timezone, issues)
     if isinstance(value, str):
         value = to_unicode(value, spec.encoding).strip()
     if spec.map is not None:
@@ -179,6 +199,61 @@ def _convert_one(name: str, spec: FieldSpec, value: Any, issues: list[Issue]) ->
     return value
 
 
+_BAD_MONEY = (
+    "Số tiền phải là số nguyên đồng, không âm, viết như 1.250.000, 1,250,000 hoặc 1250000 "
+    "(có thể kèm đ hay VNĐ); không nhận phần thập phân hay cách viết lẫn dấu phân cách.",
+    "An amount must be a whole, non-negative number of dong written as 1.250.000, 1,250,000 "
+    "or 1250000 (optionally followed by đ or VNĐ); decimals and mixed separators are refused.",
+)
+
+
+def _money(name: str, value: Any, issues: list[Issue]) -> int:
+    try:
+        return schemas.parse_vnd(value)
+    except ValueError:
+        issues.append(Issue(name, "bad_money", value, *_BAD_MONEY))
+        raise _Skip from None
+
+
+SOURCE_UPDATED_AT = "source_updated_at"
+_LOCAL_STAMPS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%d/%m/%Y")
+
+
+def parse_stamp(value: Any, timezone: str = "Asia/Ho_Chi_Minh") -> str:
+    """A source's update time as ISO 8601 with an offset: ISO 8601 as given (one without an
+    offset, and dd/mm/yyyy hh:mm[:ss], is a time of ``timezone``); ValueError otherwise."""
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            stamp = datetime.fromisoformat(text)
+        except ValueError:
+            for pattern in _LOCAL_STAMPS:
+                try:
+                    stamp = datetime.strptime(text, pattern)
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise ValueError(value) from None
+    else:
+        raise ValueError(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=ZoneInfo(timezone))
+    return stamp.isoformat()
+
+
+def _stamp(name: str, value: Any, timezone: str, issues: list[Issue]) -> str:
+    try:
+        return parse_stamp(value, timezone)
+    except ValueError:
+        issues.append(Issue(name, "bad_datetime", value,
+                            "Thời điểm phải theo ISO 8601 hoặc dd/mm/yyyy hh:mm:ss.",
+                            "A time must be ISO 8601 or dd/mm/yyyy hh:mm:ss."))
+        raise _Skip from None
+
+
 def _field(name: str, spec: FieldSpec, record: Mapping[str, Any], issues: list[Issue]) -> Any:
     raw = get_path(record, spec.source) if spec.source else spec.value
     if _empty(raw):
@@ -203,20 +278,33 @@ def _field(name: str, spec: FieldSpec, record: Mapping[str, Any], issues: list[I
         return spec.default
 
 
-def apply_mapping(spec: MappingSpec, record: Mapping[str, Any]) -> Mapped:
-    """Map one agency record. A record matching ``deleted_when`` becomes a delete item."""
+def apply_mapping(
+    spec: MappingSpec, record: Mapping[str, Any], *, updated_at_from: str | None = None
+) -> Mapped:
+    """Map one agency record. A record matching ``deleted_when`` becomes a delete item.
+
+    ``source_updated_at`` (standard v1.1, for the provenance) comes from the mapping's own
+    field of that name, else from ``updated_at_from`` (the stream's replication key)."""
     raw_id = get_path(record, spec.source_id)
     if _empty(raw_id):
         return Mapped(None, None, [Issue("source_id", "missing")])
     source_id = str(raw_id).strip()
+    fields = dict(spec.fields)
+    if SOURCE_UPDATED_AT not in fields and updated_at_from is not None:
+        fields[SOURCE_UPDATED_AT] = FieldSpec.model_validate({"from": updated_at_from})
     if spec.deleted_when is not None and get_path(
         record, spec.deleted_when.field
     ) == spec.deleted_when.equals:
-        return Mapped({"source_id": source_id, "_op": "delete"}, source_id)
+        delete: dict[str, Any] = {"source_id": source_id, "_op": "delete"}
+        stamp_spec = fields.get(SOURCE_UPDATED_AT)
+        stamp = _field(SOURCE_UPDATED_AT, stamp_spec, record, []) if stamp_spec else None
+        if stamp is not None:
+            delete[SOURCE_UPDATED_AT] = stamp
+        return Mapped(delete, source_id)
     issues: list[Issue] = []
     item: dict[str, Any] = {"source_id": source_id}
     filled: list[str] = []
-    for name, field_spec in spec.fields.items():
+    for name, field_spec in fields.items():
         value = _field(name, field_spec, record, issues)
         if _empty(value):
             if field_spec.source and not any(i.field == name for i in issues):

@@ -240,7 +240,7 @@ async def run_rest_stream(
         items: list[dict[str, Any]] = []
         max_seen = run["max_seen"]
         for record in raw:
-            mapped = apply_mapping(stream.mapping, record)
+            mapped = apply_mapping(stream.mapping, record, updated_at_from=stream.updated_at_from)
             if stream.incremental is not None:
                 max_seen = _later(max_seen, get_path(record, stream.incremental.cursor_field))
             if mapped.item is None:

@@ -91,7 +91,8 @@ async def preview_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
                 return response
 
             raw = records_of(stream, (await with_retries(config.retry, fetch)).json())
-            mapped = [apply_mapping(stream.mapping, r) for r in raw]
+            mapped = [apply_mapping(stream.mapping, r, updated_at_from=stream.updated_at_from)
+                      for r in raw]
             items = [m.item for m in mapped if m.item is not None]
             summary = await hub.ingest.ingest(conn.principal(), stream.record_type, items,
                                               dry_run=True)

@@ -35,11 +35,11 @@ from gateway.routers.records import record_router
 from gateway.routers.sso import session_middleware, sso_configured, sso_router
 from hub import Hub, Settings
 
-API_DESCRIPTION = """
+API_DESCRIPTION = f"""
 RightsHub — the data-exchange hub of the shared database of human-rights communication
-(Decision 1079/QĐ-TTg). Agency systems push records of the shared data standard, read what
-every agency shared, and follow the change feed. Errors are RFC 9457 problem details with
-messages in Vietnamese and English.
+(Decision 1079/QĐ-TTg). Agency systems push records of the shared data standard
+(v{schemas.STANDARD_VERSION}), read what every agency shared, and follow the change feed.
+Errors are RFC 9457 problem details with messages in Vietnamese and English.
 """
 
 

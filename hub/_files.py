@@ -15,14 +15,17 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 from pydantic import BaseModel
 
+import schemas
 from hub._errors import InvalidInput
+
+VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving since 1975
 
 FILE_FORMATS = ("ndjson", "csv", "xlsx")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -114,6 +117,14 @@ def row_to_item(shapes: dict[str, str], row: dict[str, Any]) -> Any:
                 item[name] = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 item[name] = raw  # the pipeline reports the wrong type with its path
+        elif name.endswith("_vnd") and isinstance(raw, str):
+            try:
+                item[name] = schemas.parse_vnd(raw)  # "1.250.000 đ" as people type it
+            except ValueError:
+                item[name] = raw  # the pipeline reports the wrong type with its path
+        elif name == "source_updated_at" and isinstance(raw, datetime) and raw.tzinfo is None:
+            # Spreadsheets hold no offset: a time typed in one is Vietnam's (UTC+7).
+            item[name] = raw.replace(tzinfo=VIETNAM).isoformat()
         else:
             item[name] = _cell(raw)
     return item

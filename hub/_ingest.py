@@ -398,9 +398,10 @@ class IngestPipeline:
         facets were written before the lock (``_facets_ahead``), and leaves there the ids it
         did not use."""
         now = utcnow()
-        provenance = orjson.Fragment(orjson.dumps({  # one encoding for the batch's rows
+        batch_provenance = {
             "channel": principal.channel, "client": principal.client_id, "batch": batch_id
-        }))
+        }
+        shared = orjson.Fragment(orjson.dumps(batch_provenance))  # one encoding for the batch
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
@@ -410,6 +411,8 @@ class IngestPipeline:
         for item, outcome in writes:
             last_seq += 1
             existing = current.get(item.source_id)
+            provenance = shared if item.source_updated_at is None else orjson.Fragment(
+                orjson.dumps({**batch_provenance, "source_updated_at": item.source_updated_at}))
             if outcome == "deleted":
                 assert existing is not None
                 version = existing.version + 1

@@ -10,12 +10,22 @@ from datetime import date
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 import schemas
 from hub._summary import Rejection
 
 OP_FIELD = "_op"
+_SOURCE_UPDATED_AT = "source_updated_at"
+_STAMP: TypeAdapter[AwareDatetime | None] = TypeAdapter(AwareDatetime | None)
+
+
+def _source_updated_at(value: Any) -> str | None:
+    """A delete item's ``source_updated_at``, checked as the standard checks an upsert's."""
+    if value is None:
+        return None
+    stamp = _STAMP.validate_python(value)
+    return stamp.isoformat() if stamp is not None else None
 _SOURCE_ID = re.compile(rf"[^\s{schemas.CONTROL_CHARACTERS}]{{1,200}}")  # as schemas' SourceId
 
 
@@ -41,6 +51,8 @@ class Prepared:
     search_text: str = ""
     primary_date: date | None = None
     facets: list[tuple[str, str]] = field(default_factory=list)
+    # The source system's own last-update time (ISO 8601 with offset), for the provenance.
+    source_updated_at: str | None = None
 
 
 def _rejection(index: int, source_id: str | None, problem: Any) -> Rejection:
@@ -124,7 +136,7 @@ class PreparedBatch:
             )
             return None
         if op == "delete":
-            extra = set(raw) - {"source_id", OP_FIELD}
+            extra = set(raw) - {"source_id", OP_FIELD, _SOURCE_UPDATED_AT}
             if not source_hint or not source_hint.strip() or extra:
                 rejections.append(
                     Rejection(
@@ -146,7 +158,19 @@ class PreparedBatch:
                     )
                 )
                 return None
-            return Prepared(index=index, source_id=schemas.nfc(source_hint.strip()), op="delete")
+            try:
+                updated_at = _source_updated_at(raw.get(_SOURCE_UPDATED_AT))
+            except ValidationError:
+                rejections.append(
+                    Rejection(
+                        index, source_hint, _SOURCE_UPDATED_AT, "datetime_with_offset",
+                        "source_updated_at phải là thời điểm ISO 8601 có múi giờ.",
+                        "source_updated_at must be an ISO 8601 time with an offset.",
+                    )
+                )
+                return None
+            return Prepared(index=index, source_id=schemas.nfc(source_hint.strip()), op="delete",
+                            source_updated_at=updated_at)
         record_type = self.record_type
         payload = {k: v for k, v in raw.items() if k != OP_FIELD}
         try:
@@ -178,4 +202,6 @@ class PreparedBatch:
             search_text=record_type.search_text(data),
             primary_date=record_type.primary_date(data),
             facets=sorted(set(record_type.facets(data))),
+            source_updated_at=(content.source_updated_at.isoformat()
+                               if content.source_updated_at is not None else None),
         )

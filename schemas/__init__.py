@@ -1,8 +1,9 @@
-"""RightsHub shared data standard (v1): record types, vocabularies, validation, text
-normalisation and JSON Schema export. No I/O beyond reading the packaged vocabulary files."""
+"""RightsHub shared data standard (v1.1, backwards compatible with v1.0): record types,
+vocabularies, validation, text normalisation and JSON Schema export. No I/O beyond reading
+the packaged vocabulary files."""
 
-from ._fields import isbn_is_valid
-from ._hashing import content_dict, content_hash, hash_data, split_envelope
+from ._fields import isbn_is_valid, parse_vnd
+from ._hashing import NOT_CONTENT, content_dict, content_hash, hash_data, split_envelope
 from ._jsonschema import (
     FileMeta,
     ImportSummary,
@@ -14,6 +15,7 @@ from ._jsonschema import (
 from ._problems import FieldProblem, problem_from_error, problems_from_validation_error
 from ._records import (
     HUB_OWNED_FIELDS,
+    STANDARD_VERSION,
     Award,
     Budget,
     BudgetItem,
@@ -41,7 +43,9 @@ from ._vocab import VocabularySeed, VocabularyTerm, load_vocabulary_seed, vocabu
 __all__ = [
     "CONTROL_CHARACTERS",
     "HUB_OWNED_FIELDS",
+    "NOT_CONTENT",
     "RECORD_TYPES",
+    "STANDARD_VERSION",
     "TEXT_CONTROL",
     "Award",
     "Budget",
@@ -78,6 +82,7 @@ __all__ = [
     "isbn_is_valid",
     "load_vocabulary_seed",
     "nfc",
+    "parse_vnd",
     "problem_from_error",
     "problems_from_validation_error",
     "split_envelope",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import (
@@ -138,3 +140,30 @@ Isbn = Annotated[
     AfterValidator(_isbn),
 ]
 """An ISBN-10/13 with a valid check digit, stored without hyphens."""
+
+
+_MONEY_SUFFIX = re.compile(r"\s*(?:vnđ|vnd|đồng|dong|đ|₫)\.?$")
+# Whole dong: digits, or groups of three after one kind of separator (dot, comma or space).
+_MONEY = re.compile(r"^\d+$|^\d{1,3}(?P<sep>[., \u00a0])\d{3}(?:(?P=sep)\d{3})*$")
+
+def parse_vnd(value: Any) -> int:
+    """Whole dong from "1.250.000", "1,250,000", "1250000", "1.250.000 đ", "1.250.000 VNĐ"
+    or a JSON integer. The dong has no subunit in use, so a three-digit group after one
+    separator is thousands ("250.000" is 250000), and anything with a fraction ("1.250,50",
+    "12,5"), mixed separators ("1.250,000") or a sign is refused: ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(value)
+        return value
+    if isinstance(value, float):
+        if value < 0 or not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    if not isinstance(value, str):
+        raise ValueError(value)
+    text = _MONEY_SUFFIX.sub("", unicodedata.normalize("NFC", value).strip().casefold())
+    if not _MONEY.match(text):
+        raise ValueError(value)
+    return int(re.sub(r"\D", "", text))

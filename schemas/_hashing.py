@@ -9,15 +9,20 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+NOT_CONTENT = frozenset({"source_updated_at"})
+"""Input fields that are not content: they go to the provenance and change no hash."""
+
 
 def content_dict(model: BaseModel) -> dict[str, Any]:
-    """The JSON-mode content the hub stores as `data`: everything but source_id and visibility."""
-    return model.model_dump(mode="json", exclude={"source_id", "visibility"})
+    """The JSON-mode content the hub stores as `data`: everything but source_id, visibility
+    and source_updated_at (provenance, not content)."""
+    return model.model_dump(mode="json", exclude={"source_id", "visibility", *NOT_CONTENT})
 
 
 def split_envelope(model: BaseModel) -> tuple[str, str, dict[str, Any]]:
-    """Split validated content into (source_id, visibility, data)."""
-    dumped = model.model_dump(mode="json")
+    """Split validated content into (source_id, visibility, data); ``source_updated_at``
+    goes to the provenance, not into data."""
+    dumped = model.model_dump(mode="json", exclude=set(NOT_CONTENT))
     return dumped.pop("source_id"), dumped.pop("visibility"), dumped
 
 
@@ -31,6 +36,7 @@ def content_hash(model: BaseModel) -> str:
     """sha256 hex of the canonical JSON of the content (all fields but source_id, visibility
     included), so a visibility change counts as a change."""
     canonical = orjson.dumps(
-        model.model_dump(mode="json", exclude={"source_id"}), option=orjson.OPT_SORT_KEYS
+        model.model_dump(mode="json", exclude={"source_id", *NOT_CONTENT}),
+        option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(canonical).hexdigest()

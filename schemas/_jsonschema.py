@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._problems import FieldProblem
-from ._records import Visibility
+from ._records import STANDARD_VERSION, Visibility
 from ._registry import RECORD_TYPES, RecordTypeName
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,6 +25,11 @@ class Provenance(_Out):
     channel: Literal["push", "pull", "file", "graphql"]
     client: str | None = None
     batch: str | None = None
+    source_updated_at: datetime | None = Field(
+        default=None,
+        description="The source system's own last-update time (v1.1): from the pushed item, "
+        "or from the pull connector's replication key or declared field.",
+    )
 
 
 class FileMeta(_Out):
@@ -90,7 +95,8 @@ class ImportSummary(_Out):
 
 
 def _with_dialect(schema: dict[str, Any], schema_id: str) -> dict[str, Any]:
-    return {"$schema": JSON_SCHEMA_DIALECT, "$id": schema_id, **schema}
+    return {"$schema": JSON_SCHEMA_DIALECT, "$id": schema_id,
+            "$comment": f"RightsHub data standard v{STANDARD_VERSION}", **schema}
 
 
 def export_json_schemas() -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,6 +36,10 @@ from ._fields import (
 from ._text import LongText, ShortText
 
 Visibility = Literal["private", "shared", "public"]
+
+STANDARD_VERSION = "1.1"
+"""The data standard's version. 1.1 added cost_vnd and the provenance's source_updated_at,
+both optional: every 1.0 document is a valid 1.1 document."""
 
 HUB_OWNED_FIELDS: frozenset[str] = frozenset(
     {"id", "owner_agency", "version", "content_hash", "created_at", "updated_at", "deleted",
@@ -142,6 +147,13 @@ class RecordContent(BaseModel):
 
     source_id: SourceId
     visibility: Visibility = "shared"
+    # Standard v1.1: the source system's own last-update time. Not content (it changes no
+    # hash or version): the hub keeps it in the envelope's provenance.
+    source_updated_at: AwareDatetime | None = Field(
+        default=None,
+        description="The source system's own last-update time, ISO 8601 with an offset "
+        "(v1.1); kept in the envelope's provenance, not in data.",
+    )
     title: ShortText
     description: LongText | None = None
     themes: list[Code] = _list()
@@ -176,6 +188,7 @@ class Product(RecordContent):
     target_groups: list[Code] = _list()
     channels: list[Code] = _list()
     funding_source: Code | None = None
+    cost_vnd: Vnd | None = Field(default=None, description="Cost in dong (v1.1).")
     links: list[Link] = _list()
     course_source_id: SourceId | None = None
 
@@ -211,6 +224,7 @@ class TrainingCourse(RecordContent):
     target_groups: list[Code] = _list()
     participants_total: Count | None = None
     participants_by_group: dict[Code, Count] = Field(default_factory=dict, max_length=MAX_LIST)
+    cost_vnd: Vnd | None = Field(default=None, description="Cost in dong (v1.1).")
     materials: list[Material] = _list()
     product_source_ids: list[SourceId] = _list()
 
@@ -237,6 +251,7 @@ class Event(RecordContent):
     participants: Count | None = None
     spokesperson: ShortText | None = None
     target_groups: list[Code] = _list()
+    cost_vnd: Vnd | None = Field(default=None, description="Cost in dong (v1.1).")
 
     @field_validator("end_date")
     @classmethod

@@ -209,6 +209,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "records.channel": ("Kênh", "Channel"),
     "records.content": ("Nội dung", "Content"),
     "records.deleted": ("Đã xoá", "Deleted"),
+    "records.cost": ("Kinh phí", "Cost"),
+    "records.source_updated": ("Cập nhật tại hệ thống nguồn", "Updated at the source"),
     "files.title": ("Tệp lưu trữ", "Archived files"),
     "files.name": ("Tên tệp", "File name"),
     "files.size": ("Dung lượng", "Size"),
@@ -373,9 +375,20 @@ def local(value: datetime) -> datetime:
     return value.astimezone(VIETNAM)
 
 
-def fmt_datetime(value: datetime | None) -> str:
-    """dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh."""
+def fmt_datetime(value: datetime | str | None) -> str:
+    """dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh; an ISO 8601 string (a provenance's
+    source_updated_at) is read first, and shown as it is if it is none."""
+    if isinstance(value, str):
+        try:
+            return local(datetime.fromisoformat(value)).strftime("%d/%m/%Y %H:%M")
+        except ValueError:
+            return value
     return "" if value is None else local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_vnd(value: int | None) -> str:
+    """An amount in dong as the console shows it: 1.250.000 ₫."""
+    return "" if value is None or isinstance(value, bool) else f"{fmt_number(value)} ₫"
 
 
 def fmt_number(value: float | int | None, decimals: int = 0) -> str:

@@ -21,6 +21,7 @@ from gateway.console._i18n import (
     fmt_date,
     fmt_datetime,
     fmt_number,
+    fmt_vnd,
     translator,
 )
 from gateway.console._session import (
@@ -44,7 +45,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters.update(date=fmt_date, datetime=fmt_datetime, number=fmt_number)
+_env.filters.update(date=fmt_date, datetime=fmt_datetime, number=fmt_number, vnd=fmt_vnd)
 # Record content shown as JSON keeps its Vietnamese letters readable.
 _env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}
 

@@ -32,10 +32,18 @@ FIELD_LABELS: dict[str, str] = {
     "issuer": "Cơ quan ban hành", "activities": "Hoạt động", "targets": "Chỉ tiêu",
     "amount_vnd": "Số tiền (đồng)", "status": "Trạng thái", "items": "Các khoản mục",
     "period_start": "Từ ngày", "period_end": "Đến ngày", "figures": "Số liệu",
+    "cost_vnd": "Kinh phí (đồng)",
+    "source_updated_at": "Thời điểm cập nhật tại hệ thống nguồn",
 }
 _HINTS = {
     "list": "Nhiều giá trị, cách nhau bằng dấu ;",
     "json": "JSON, ví dụ [{\"url\": \"https://...\"}]",
+}
+_SCALAR_HINTS = {
+    "cost_vnd": "Số nguyên đồng, ví dụ 1250000 hoặc 1.250.000 (không ghi số lẻ)",
+    "amount_vnd": "Số nguyên đồng, ví dụ 1250000 hoặc 1.250.000 (không ghi số lẻ)",
+    "source_updated_at": "Ngày giờ (giờ Việt Nam) hoặc ISO 8601 có múi giờ, "
+                         "ví dụ 2025-03-01T10:00:00+07:00",
 }
 _DATE_FIELDS = {"published_on", "start_date", "end_date", "issued_on", "period_start",
                 "period_end"}
@@ -80,6 +88,7 @@ def template_workbook(record_type: str) -> bytes:
     for field in fields:
         shape = shapes.get(field, "scalar")
         hint = _HINTS.get(shape, "dd/mm/yyyy" if field in _DATE_FIELDS else "")
+        hint = _SCALAR_HINTS.get(field, hint)
         vocab = model.VOCAB_FIELDS.get(field)
         if vocab:
             hint = (hint + "; " if hint else "") + f"mã trong danh mục “{vocab}”"

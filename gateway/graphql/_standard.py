@@ -15,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import strawberry
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 
 import schemas
@@ -68,7 +68,7 @@ def _python_type(
         return (int if small_ints or _fits_int32(info, metadata) else Long), False
     if annotation is float or annotation == (int | float):
         return float, False
-    if annotation is datetime:
+    if annotation is datetime or annotation is AwareDatetime:
         return DateTime, False
     if annotation is date:
         return Date, False

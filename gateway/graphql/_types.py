@@ -102,6 +102,8 @@ class Provenance:
     channel: str
     client: str | None
     batch: str | None
+    source_updated_at: DateTime | None = strawberry.field(
+        default=None, description="The source system's own last-update time (v1.1).")
 
 
 # --- records --------------------------------------------------------------------------------
@@ -184,7 +186,8 @@ async def _record_files(root: Any, info: strawberry.Info[Context, None]) -> list
 
 
 PARTS = output_part_types()
-_COMMON = field_annotations(schemas.RecordContent, PARTS)
+# source_updated_at is an input of the standard that the hub keeps in the provenance.
+_COMMON = field_annotations(schemas.RecordContent, PARTS, skip=schemas.NOT_CONTENT)
 _RECORD_NS: dict[str, Any] = {
     "__annotations__": {**ENVELOPE, **_COMMON},
     "agency": strawberry.field(resolver=_record_agency, description="The owning agency."),
@@ -238,7 +241,7 @@ RELATIONS: dict[str, list[tuple[str, str, str, bool, str]]] = {
 
 def _record_object_type(record_type: schemas.RecordType) -> Any:
     model = record_type.model
-    own = field_annotations(model, PARTS, skip=frozenset(_COMMON))
+    own = field_annotations(model, PARTS, skip=frozenset(_COMMON) | schemas.NOT_CONTENT)
     name = type_name(record_type)
 
     def is_type_of(cls: Any, obj: Any, _info: Any) -> bool:

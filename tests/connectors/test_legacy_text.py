@@ -70,3 +70,20 @@ def test_tcvn3_round_trip_property(chars: list[str]) -> None:
 def test_vni_round_trip_property(chars: list[str]) -> None:
     text = "".join(chars)
     assert decode_vni(encode_vni(text)) == text
+
+
+def test_every_text_field_of_a_mapping_is_repaired_flagged_or_not() -> None:
+    from connectors import MappingSpec, apply_mapping
+
+    spec = MappingSpec.model_validate({"source_id": "ma", "fields": {
+        "title": {"from": "ten"}, "description": {"from": "mo_ta", "encoding": "unicode"},
+        "publisher": {"from": "nxb", "encoding": "verbatim"}, "kind": {"value": "book"},
+        "authors": {"from": "tac_gia", "split": ";"}}})
+    item = apply_mapping(spec, {
+        "ma": "A1", "ten": "Ñoái töôïng ñöôïc höôûng", "mo_ta": encode_tcvn3("Bảo vệ quyền trẻ em"),
+        "nxb": "Ñoái töôïng", "tac_gia": "Nguyeãn Vaên An; Müller"}).item
+    assert item is not None
+    assert item["title"] == "Đối tượng được hưởng"
+    assert item["description"] == "Bảo vệ quyền trẻ em"
+    assert item["publisher"] == "Ñoái töôïng"  # verbatim: the check is off
+    assert item["authors"] == ["Nguyễn Văn An", "Müller"]

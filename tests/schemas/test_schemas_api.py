@@ -15,7 +15,8 @@ from schemas import (
 
 def test_public_names_pinned() -> None:
     assert schemas.__all__ == [
-        "CONTROL_CHARACTERS", "HUB_OWNED_FIELDS", "RECORD_TYPES", "TEXT_CONTROL", "Award",
+        "CONTROL_CHARACTERS", "HUB_OWNED_FIELDS", "NOT_CONTENT", "RECORD_TYPES",
+        "STANDARD_VERSION", "TEXT_CONTROL", "Award",
         "Budget", "BudgetItem", "Event",
         "FieldProblem", "FileMeta", "ImportSummary", "Link", "LongText", "Material", "Plan",
         "Product",
@@ -23,6 +24,7 @@ def test_public_names_pinned() -> None:
         "Rejection", "Report", "ShortText", "Target", "Text", "TrainingCourse", "Visibility",
         "VocabularySeed", "VocabularyTerm", "check_vocabularies", "content_dict", "content_hash",
         "export_json_schemas", "fold", "hash_data", "isbn_is_valid", "load_vocabulary_seed", "nfc",
+        "parse_vnd",
         "problem_from_error", "problems_from_validation_error", "split_envelope", "vocab_refs",
         "vocabulary_codes",
     ]
@@ -51,7 +53,7 @@ def test_envelope_and_summary_models() -> None:
         provenance={"channel": "push", "client": "g08-system"}, data={"title": "Họp báo"},
     )
     assert env.model_dump(mode="json")["provenance"] == {
-        "channel": "push", "client": "g08-system", "batch": None
+        "channel": "push", "client": "g08-system", "batch": None, "source_updated_at": None
     }
     problem = FieldProblem("title", "missing", "Thiếu trường bắt buộc", "Field required")
     summary = ImportSummary(created=1, rejected=1,
