@@ -125,6 +125,13 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
                 )
             return await self.run(request, context={"request": request})  # type: ignore[call-overload]
         principal = await authenticate(request, hub)
+        malformed = await _malformed(request)
+        if malformed is not None:
+            detail_vi, detail_en = malformed
+            return problem(request, status=400, slug="invalid-input",
+                           title_vi="Yêu cầu GraphQL không hợp lệ",
+                           title_en="Invalid GraphQL request",
+                           detail_vi=detail_vi, detail_en=detail_en)
         limiter = getattr(request.app.state, "rate_limiter", None)
         if limiter is not None:
             await limiter.enforce_client(principal.client_id)  # 429 with Retry-After
@@ -153,10 +160,7 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         accept = request.headers.get("accept", "")
         if "multipart/mixed" in accept or "text/event-stream" in accept:
             return None  # a streamed transport
-        try:
-            body = orjson.loads(await request.body())  # kept by the request for Strawberry
-        except orjson.JSONDecodeError:
-            return None
+        body = getattr(request.state, "graphql_body", None)  # parsed by _malformed
         if type(body) is not dict or not body.keys() <= _PLAIN_REQUEST:
             return None
         query, variables, name = body.get("query"), body.get("variables"), body.get(
@@ -179,6 +183,52 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
 
     async def get_context(self, request: Any, response: Any) -> Any:  # pragma: no cover
         raise RuntimeError("the context is made in __call__ after authentication")
+
+
+# Variables nested deeper than this are refused before anything parses them again (Python's
+# json, used by Strawberry, would hit the interpreter's recursion limit near 1,000 levels).
+MAX_VARIABLES_DEPTH = 64
+
+
+def _too_deep(value: object, limit: int = MAX_VARIABLES_DEPTH) -> bool:
+    """Nesting depth above ``limit``, measured without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+async def _malformed(request: Request) -> tuple[str, str] | None:
+    """What is wrong with a request body or ``variables`` Strawberry would choke on (not JSON,
+    not UTF-8, not an object, nested too deep), as (Vietnamese, English); None when fine. A
+    parsed POST body is kept on ``request.state`` for the prepared path."""
+    found: list[tuple[object, bool]] = []  # (parsed, is the whole body)
+    try:
+        if request.method == "POST" and request.headers.get("content-type", "").startswith(
+                "application/json"):
+            request.state.graphql_body = orjson.loads(await request.body())
+            found.append((request.state.graphql_body, True))
+        if "variables" in request.query_params:
+            found.append((orjson.loads(request.query_params["variables"]), False))
+    except orjson.JSONDecodeError as error:
+        return ("Nội dung không phải JSON hợp lệ (UTF-8, lồng không quá sâu).",
+                f"The body is not valid JSON (UTF-8, not nested too deep): {error.msg}.")
+    for parsed, whole_body in found:
+        if whole_body and not isinstance(parsed, dict | list):
+            return ("Nội dung phải là một đối tượng JSON {\"query\": ...}.",
+                    'The body must be a JSON object {"query": ...}.')
+        variables = parsed.get("variables") if isinstance(parsed, dict) and whole_body \
+            else parsed
+        if _too_deep(variables):
+            return (f"Biến (variables) lồng quá sâu: tối đa {MAX_VARIABLES_DEPTH} mức.",
+                    f"variables are nested too deep: at most {MAX_VARIABLES_DEPTH} levels.")
+    return None
 
 
 def graphql_route(settings: Settings) -> Route:
