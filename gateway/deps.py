@@ -38,6 +38,12 @@ async def get_session(hub: HubDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the hub sees it: the socket peer (uvicorn runs without proxy
+    headers, see gateway._middleware.IpRateLimitMiddleware)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
