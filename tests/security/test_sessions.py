@@ -25,9 +25,17 @@ from hub import Hub
 from hub._tables import AdminSession, utcnow
 from tests.api._helpers import assert_problem
 from tests.console._helpers import PASSWORD, csrf, sign_in, unique
-from tests.security.owasp.conftest import AdminTokens, admins  # noqa: F401 (fixture)
+from tests.security.owasp.conftest import AdminTokens, ensure_admins, login
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def admins(hub: Hub, client: httpx.AsyncClient) -> AdminTokens:
+    await ensure_admins(hub)
+    return AdminTokens(hub=await login(client, "sec-hub-admin"),
+                       g16=await login(client, "sec-g16-admin"),
+                       g15=await login(client, "sec-g15-admin"))
 
 
 @pytest.fixture
