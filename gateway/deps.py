@@ -39,8 +39,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as the hub sees it: the socket peer (uvicorn runs without proxy
-    headers, see gateway._middleware.IpRateLimitMiddleware)."""
+    """The caller's address as the hub sees it: the socket peer, or the client a trusted
+    reverse proxy names (``RIGHTSHUB_TRUSTED_PROXIES``, see gateway.app)."""
     return request.client.host if request.client else "unknown"
 
 

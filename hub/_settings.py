@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     rate_limit_client: str = "600/minute"
     rate_limit_ip: str = "1200/minute"
     rate_limit_storage: str = "memory://"
+    # Reverse proxies (addresses or CIDRs; JSON list or comma-separated in the env) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed: the client address they name is the
+    # one rate limits and the admin login throttle count. Empty: the socket peer, and the
+    # headers are ignored (a client cannot pick its own address).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     # Admin logins (auth/_login_throttle.py), counted where the rate limits are (memory, or
     # Redis when ``rate_limit_storage`` names it). Per (username, client address) the first
@@ -189,6 +194,25 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [p.strip() for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # raises ValueError on a bad address
         return value
 
     @field_validator("rate_limit_client", "rate_limit_ip")

@@ -160,3 +160,36 @@ async def test_the_account_locks_only_well_above_and_the_lock_is_audited(
         assert reset.status_code == 200, reset.text
         ok = await _api_login(admin, username, "mật khẩu mới sau khi khoá")
         assert ok.status_code == 200, ok.text
+
+
+async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    database_url: str, hub_with: Callable[..., Any]
+) -> None:
+    """Behind a trusted reverse proxy (RIGHTSHUB_TRUSTED_PROXIES) the address it forwards is
+    the one throttled; from anywhere else X-Forwarded-For is ignored, so a guesser cannot
+    pick a fresh address for each attempt."""
+    proxy = "10.9.8.7"
+    hub, app = await hub_with(database_url, trusted_proxies=[proxy],
+                              admin_login_ip_limit="5/hour")
+    username = unique("qt")
+    await create_admin(hub, username=username, role="hub_admin", password=PASSWORD)
+    async with from_address(app, proxy) as through_proxy:
+        for n in range(5):
+            assert_problem(await through_proxy.post(
+                "/v1/admin/session", json={"username": f"g{n}-{username}", "password": WRONG},
+                headers={"X-Forwarded-For": ADDRESS_A}), 401)
+        assert_problem(await through_proxy.post(
+            "/v1/admin/session", json={"username": username, "password": PASSWORD},
+            headers={"X-Forwarded-For": ADDRESS_A}), 429)
+        ok = await through_proxy.post(
+            "/v1/admin/session", json={"username": username, "password": PASSWORD},
+            headers={"X-Forwarded-For": ADDRESS_B})
+        assert ok.status_code == 200, ok.text
+    async with from_address(app, "192.0.2.99") as direct:
+        for n in range(5):
+            assert_problem(await direct.post(
+                "/v1/admin/session", json={"username": f"d{n}-{username}", "password": WRONG},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"}), 401)
+        assert_problem(await direct.post(
+            "/v1/admin/session", json={"username": username, "password": PASSWORD},
+            headers={"X-Forwarded-For": ADDRESS_B}), 429)
