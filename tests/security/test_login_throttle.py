@@ -10,6 +10,8 @@ address is the socket peer (``gateway.deps.client_address``), set here through A
 from __future__ import annotations
 
 import asyncio
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.anyio
 ADDRESS_A = "198.51.100.7"
 ADDRESS_B = "203.0.113.20"
 WRONG = "not the password at all"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @asynccontextmanager
@@ -193,3 +196,31 @@ async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
         assert_problem(await direct.post(
             "/v1/admin/session", json={"username": username, "password": PASSWORD},
             headers={"X-Forwarded-For": ADDRESS_B}), 429)
+
+
+async def test_the_counts_are_shared_by_every_process_through_redis(
+    database_url: str, hub_with: Callable[..., Any]
+) -> None:
+    """Two hubs on one database and one Redis stand for two gateway processes: failures
+    counted by one make the same (username, address) wait in the other."""
+    if not _redis_up():
+        pytest.skip(f"Redis is not running at {REDIS_URL}")
+    _, first = await hub_with(database_url, rate_limit_storage=REDIS_URL)
+    hub, second = await hub_with(database_url, rate_limit_storage=REDIS_URL)
+    username = unique("qt")  # and an address of its own: other runs share this Redis
+    await create_admin(hub, username=username, role="hub_admin", password=PASSWORD)
+    address = "10." + ".".join(str(b) for b in secrets.token_bytes(3))
+    async with from_address(first, address) as one, from_address(second, address) as two:
+        for _ in range(hub.settings.admin_login_free_failures + 1):
+            assert_problem(await _api_login(one, username, WRONG), 401)
+        assert_problem(await _api_login(two, username, PASSWORD), 429)
+    async with from_address(second, ADDRESS_B) as elsewhere:
+        assert (await _api_login(elsewhere, username, PASSWORD)).status_code == 200
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -17,13 +17,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from auth._admins import create_admin
+from auth._admins import create_admin, reset_password
 from auth._authority import authority
 from auth._tokens import sign_access_token
+from gateway import create_app
 from gateway.console._session import COOKIE
 from hub import Hub
 from hub._tables import AdminSession, utcnow
 from tests.api._helpers import assert_problem
+from tests.conftest import make_settings
 from tests.console._helpers import PASSWORD, csrf, sign_in, unique
 from tests.security.owasp.conftest import AdminTokens, ensure_admins, login
 
@@ -182,3 +184,25 @@ async def test_admin_tokens_need_a_live_session_of_their_own_account(
         answer = await client.get("/v1/admin/clients",
                                   headers={"Authorization": f"Bearer {forged.access_token}"})
         assert answer.status_code == 401, label
+
+
+async def test_an_ended_session_is_refused_at_once_by_another_process(
+    hub: Hub, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """A second hub on the same database stands for another gateway process: no cache keeps
+    a token alive there after the session ended here."""
+    username = unique("qt")
+    await create_admin(hub, username=username, role="hub_admin", password=PASSWORD)
+    token = await _api_token(client, username)
+    settings = make_settings(database_url)
+    elsewhere_hub = Hub(settings)
+    app = create_app(settings, hub=elsewhere_hub)
+    app.state.hub = elsewhere_hub
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://hub.test") as elsewhere:
+            assert (await elsewhere.get("/v1/admin/clients", headers=token)).status_code == 200
+            await reset_password(hub, username, "một mật khẩu khác đủ dài")
+            assert_problem(await elsewhere.get("/v1/admin/clients", headers=token), 401)
+    finally:
+        await elsewhere_hub.close()
