@@ -1,17 +1,19 @@
 """Admin accounts of the console: local accounts with argon2id password hashes, roles
-``hub_admin`` (everything) and ``agency_admin`` (its agency only), sessions as short-lived
-access tokens (``kind: "admin"``), and the mapping of an OIDC identity to an account.
+``hub_admin`` (everything) and ``agency_admin`` (its agency only), server-side sessions
+(auth/_sessions.py) with short-lived access tokens bound to them (``kind: "admin"``, ``sid``),
+and the mapping of an OIDC identity to an account.
 
 Login failures look the same whether the user is unknown, inactive, SSO-only or gave a wrong
 password, and cost the same (an argon2 verification against a dummy hash when there is no
-hash to check). After ``admin_login_max_failures`` failures within the lockout window a
-username is locked for ``admin_lockout_seconds`` (429 with ``Retry-After``), known or not.
+hash to check). Repeated failures are slowed per (username, address), limited per address,
+and lock an account only well above that (auth/_login_throttle.py): 429 with ``Retry-After``.
+A password reset and a change of role, agency, SSO link or active flag end every session of
+the account, and so its tokens, in the same transaction.
 """
 
 from __future__ import annotations
 
 import re
-import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,8 +27,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth._authority import authority
+from auth._login_throttle import LoginThrottle, Refusal
 from auth._policy import AGENCY_ADMIN, HUB_ADMIN, ROLES, admin_scopes
+from auth._sessions import end_admin_sessions, open_session
 from auth._tokens import IssuedToken, issue_access_token
 from hub import (
     Conflict,
@@ -189,11 +192,16 @@ async def update_admin(
         _check_role(role, agency)
         if agency is not None and await tx.get(Agency, agency) is None:
             raise NotFound(f"Không có cơ quan {agency}.", f"Unknown agency {agency}.")
+        # Who the account is and what it may do: a change to any of these ends its sessions.
+        privileges = ("role", "agency", "active", "sso_subject")
+        changed = any(name in privileges and getattr(row, name) != value
+                      for name, value in values.items())
         for name, value in values.items():
             setattr(row, name, value)
         await tx.flush()
+        if changed:
+            await end_admin_sessions(tx, username)
         info = AdminInfo.of(row)
-    authority(hub).forget_admin(username)
     return info
 
 
@@ -207,48 +215,13 @@ async def reset_password(
             raise NotFound(f"Không có tài khoản {username}.", f"Unknown admin {username}.")
         row.password_hash = password_hash
         await tx.flush()
+        await end_admin_sessions(tx, username)
         info = AdminInfo.of(row)
-    _throttle(hub).succeeded(username)
+    await _throttle(hub).unlock(username)
     return info
 
 
 # --- login ------------------------------------------------------------------------------
-
-
-class LoginThrottle:
-    """Failed logins per username (in memory, per process): a lockout after too many."""
-
-    def __init__(self, max_failures: int, lockout_seconds: int) -> None:
-        self.max_failures = max_failures
-        self.lockout_seconds = lockout_seconds
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
-
-    def retry_after(self, username: str) -> int:
-        until = self._locked_until.get(username.lower())
-        if until is None:
-            return 0
-        left = until - time.monotonic()
-        if left <= 0:
-            self._locked_until.pop(username.lower(), None)
-            return 0
-        return max(1, int(left + 0.999))
-
-    def failed(self, username: str) -> None:
-        key = username.lower()
-        now = time.monotonic()
-        recent = [t for t in self._failures.get(key, []) if now - t < self.lockout_seconds]
-        recent.append(now)
-        if len(self._failures) > 100_000:
-            self._failures.clear()
-        self._failures[key] = recent
-        if len(recent) >= self.max_failures:
-            self._locked_until[key] = now + self.lockout_seconds
-            self._failures.pop(key, None)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username.lower(), None)
-        self._locked_until.pop(username.lower(), None)
 
 
 _THROTTLES: weakref.WeakKeyDictionary[Hub, LoginThrottle] = weakref.WeakKeyDictionary()
@@ -257,9 +230,7 @@ _THROTTLES: weakref.WeakKeyDictionary[Hub, LoginThrottle] = weakref.WeakKeyDicti
 def _throttle(hub: Hub) -> LoginThrottle:
     found = _THROTTLES.get(hub)
     if found is None:
-        found = _THROTTLES[hub] = LoginThrottle(
-            hub.settings.admin_login_max_failures, hub.settings.admin_lockout_seconds
-        )
+        found = _THROTTLES[hub] = LoginThrottle(hub.settings)
     return found
 
 
@@ -269,32 +240,43 @@ def _login_failed() -> Unauthenticated:
     )
 
 
-def _locked(seconds: int) -> RateLimited:
-    return RateLimited(
-        "Tài khoản tạm khoá do đăng nhập sai nhiều lần; hãy thử lại sau.",
-        "Too many failed logins: the account is locked for a while; retry later.",
-        retry_after=seconds,
-    )
+def _throttled(refusal: Refusal) -> RateLimited:
+    seconds = refusal.retry_after
+    if refusal.reason == "account":
+        vi = "Tài khoản tạm khoá do đăng nhập sai nhiều lần; hãy thử lại sau."
+        en = "Too many failed logins: the account is locked for a while; retry later."
+    elif refusal.reason == "address":
+        vi = f"Địa chỉ này đăng nhập sai quá nhiều lần; hãy thử lại sau {seconds} giây."
+        en = f"Too many failed logins from this address; retry in {seconds} seconds."
+    else:
+        vi = f"Đăng nhập sai nhiều lần; hãy thử lại sau {seconds} giây."
+        en = f"Too many failed logins; retry in {seconds} seconds."
+    return RateLimited(vi, en, retry_after=seconds)
 
 
-async def _audit_login(hub: Hub, username: str, agency: str | None, outcome: str) -> None:
+async def _audit_login(hub: Hub, username: str, agency: str | None, outcome: str,
+                       *, action: str = "admin.login",
+                       details: dict[str, Any] | None = None) -> None:
     try:
         await append_in_own_transaction(
             hub.db, actor=username, actor_kind="admin", agency=agency,
-            action="admin.login", target=f"admin_user/{username}", outcome=outcome,
-            details={},
+            action=action, target=f"admin_user/{username}", outcome=outcome,
+            details=details or {},
         )
     except Exception as exc:  # the audit must not turn a login answer into a 500
         log.warning("admin_login_not_audited", error_type=type(exc).__name__)
 
 
-async def login(hub: Hub, username: str, password: str) -> AdminInfo:
-    """The account for ``username`` and ``password``; 401 otherwise, 429 while locked."""
+async def login(hub: Hub, username: str, password: str, *, address: str) -> AdminInfo:
+    """The account for ``username`` and ``password`` tried from the client ``address``; 401
+    otherwise, 429 while this username from this address, the address or the account must
+    wait (checked before the password, so waiting attempts guess nothing)."""
     throttle = _throttle(hub)
-    wait = throttle.retry_after(username)
-    if wait:
-        await _audit_login(hub, username[:200], None, "locked")
-        raise _locked(wait)
+    refusal = await throttle.refusal(username, address)
+    if refusal is not None:
+        # Logged, not audited: a guesser hammering through its delay would flood the log.
+        log.info("admin_login_throttled", reason=refusal.reason)
+        raise _throttled(refusal)
     async with hub.db.session() as session:
         row = await session.get(AdminUser, username[:200])
     stored = row.password_hash if row is not None and row.password_hash else None
@@ -303,11 +285,18 @@ async def login(hub: Hub, username: str, password: str) -> AdminInfo:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or row is None or not row.active:
-        throttle.failed(username)
+        locked = await throttle.failed(username, address)
         log.info("admin_login_failed")
-        await _audit_login(hub, username[:200], row.agency if row else None, "denied")
+        agency = row.agency if row else None
+        await _audit_login(hub, username[:200], agency, "denied",
+                           details={"address": address})
+        if locked:
+            await _audit_login(hub, username[:200], agency, "locked",
+                               action="admin.login.account_locked", details={
+                                   "limit": str(throttle.account_limit),
+                                   "lock_seconds": throttle.lock_seconds})
         raise _login_failed()
-    throttle.succeeded(username)
+    await throttle.succeeded(username, address)
     async with hub.db.transaction() as session:
         await take_change_feed_lock(session)
         fresh = await session.get(AdminUser, row.username)
@@ -325,10 +314,14 @@ async def login(hub: Hub, username: str, password: str) -> AdminInfo:
 
 
 async def start_session(hub: Hub, admin: AdminInfo) -> IssuedToken:
-    """A short-lived bearer token for the console and the admin API."""
+    """A server-side session for the admin API and a short-lived bearer token bound to it
+    (the session lasts as long as the token)."""
+    ttl = hub.settings.access_token_ttl_seconds
+    opened = await open_session(hub, admin.username, channel="api", lifetime=ttl)
     return await issue_access_token(
         hub, subject=admin.username, agency=admin.agency or "",
-        scopes=admin_scopes(admin.role), kind="admin", role=admin.role,
+        scopes=admin_scopes(admin.role), kind="admin", role=admin.role, lifetime=ttl,
+        session_id=opened.sid,
     )
 
 

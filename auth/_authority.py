@@ -10,15 +10,14 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from auth._keys import KeyRing
 from auth._secrets import SecretBox
 from hub import Hub
-from hub._tables import AdminUser, Client
+from hub._tables import Client
 
-# Client and admin-user status is cached this long; deactivations made through auth/
-# invalidate it at once in this process, other processes notice within this time.
+# Client status is cached this long; deactivations made through auth/ invalidate it at once
+# in this process, other processes notice within this time. Admin tokens are checked against
+# their server-side session instead, uncached (auth/_sessions.py).
 STATUS_CACHE_SECONDS = 5.0
 
 
@@ -36,7 +35,6 @@ class Authority:
         self.box = SecretBox.from_settings(hub.settings)
         self.keys = KeyRing(hub.db, hub.settings, self.box)
         self._clients: dict[str, tuple[float, ClientStatus | None]] = {}
-        self._admins: dict[str, tuple[float, bool]] = {}
         # API key id -> monotonic time of the last ``last_used_at`` write.
         self.key_use_written: dict[str, float] = {}
         self.extras: dict[str, Any] = {}  # e.g. the OAuth2 server of this hub
@@ -56,24 +54,8 @@ class Authority:
         self._clients[client_id] = (time.monotonic(), status)
         return status
 
-    async def admin_active(self, username: str) -> bool:
-        cached = self._admins.get(username)
-        if cached is not None and time.monotonic() - cached[0] < STATUS_CACHE_SECONDS:
-            return cached[1]
-        async with self.hub.db.session() as session:
-            active = await session.scalar(
-                sa.select(AdminUser.active).where(AdminUser.username == username)
-            )
-        if len(self._admins) > 10_000:
-            self._admins.clear()
-        self._admins[username] = (time.monotonic(), bool(active))
-        return bool(active)
-
     def forget_client(self, client_id: str) -> None:
         self._clients.pop(client_id, None)
-
-    def forget_admin(self, username: str) -> None:
-        self._admins.pop(username, None)
 
 
 _AUTHORITIES: weakref.WeakKeyDictionary[Hub, Authority] = weakref.WeakKeyDictionary()

@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -181,9 +182,37 @@ class _PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         super().__init__(validate_jti=True, leeway=ASSERTION_LEEWAY_SECONDS)
         self._audiences = [token_endpoint_url(settings), settings.issuer_url]
+        self._max_lifetime = settings.client_assertion_max_lifetime_seconds
 
     def get_audiences(self) -> list[str]:
         return self._audiences
+
+    def verify_claims(self, claims: Any) -> None:
+        """Authlib's checks (iss = sub, aud, exp, jti once), then the assertion's lifetime:
+        RFC 7523 §3 leaves its bound to the server, and a ``jti`` is remembered only until
+        ``exp``, so a long-lived assertion would be a long-lived password."""
+        self._check_lifetime(claims)
+        super().verify_claims(claims)
+
+    def _check_lifetime(self, claims: Any) -> None:
+        def number(name: str) -> float | None:
+            value = claims.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            return float(value)
+
+        exp, iat, now = number("exp"), number("iat"), time.time()
+        if exp is None:
+            return  # Authlib refuses a missing or non-numeric exp with its own message
+        if "iat" in claims and iat is None:
+            raise InvalidClientError(description="The assertion's iat is not a number.")
+        if iat is not None and iat > now + ASSERTION_LEEWAY_SECONDS:
+            raise InvalidClientError(description="The assertion's iat is in the future.")
+        lifetime = exp - (iat if iat is not None else now)
+        if lifetime > self._max_lifetime:
+            raise InvalidClientError(description=(
+                f"The assertion is valid for {int(lifetime)} seconds; at most "
+                f"{self._max_lifetime} are accepted (exp - iat)."))
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
         context = _CONTEXT.get()

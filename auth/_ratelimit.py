@@ -35,6 +35,19 @@ def storage_uri(setting: str) -> str:
     return text if text.startswith("async+") else "async+" + text
 
 
+def counter_storage(setting: str, *, key_prefix: str = KEY_PREFIX) -> Storage:
+    """The counters' store named by ``rate_limit_storage``: memory, or Redis shared by every
+    process (also used by the admin login throttle, auth/_login_throttle.py)."""
+    uri = storage_uri(setting)
+    options: dict[str, str | bool] = {}
+    if uri.startswith("async+redis"):
+        options = {"key_prefix": key_prefix, "wrap_exceptions": True}
+    storage = storage_from_string(uri, **options)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"{uri} is not an async rate-limit storage")
+    return storage
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     allowed: bool
@@ -50,16 +63,9 @@ class RateLimiter:
     ) -> None:
         self.client_limits: list[RateLimitItem] = parse_many(client) if client else []
         self.ip_limits: list[RateLimitItem] = parse_many(ip) if ip else []
-        uri = storage_uri(storage)
-        options: dict[str, str | bool] = {}
-        if uri.startswith("async+redis"):
-            options = {"key_prefix": key_prefix, "wrap_exceptions": True}
-        storage_ = storage_from_string(uri, **options)
-        if not isinstance(storage_, Storage):
-            raise ValueError(f"{uri} is not an async rate-limit storage")
-        self.storage: Storage = storage_
+        self.storage: Storage = counter_storage(storage, key_prefix=key_prefix)
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.storage_name = uri.split("://", 1)[0]
+        self.storage_name = storage_uri(storage).split("://", 1)[0]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:

@@ -1,7 +1,8 @@
 """JWT access tokens per RFC 9068, signed with the key ring's current key.
 
 Claims: ``iss``, ``aud``, ``exp``, ``iat``, ``jti``, ``sub``, ``client_id``, ``scope`` and
-``agency``; tokens for admin users also carry ``kind: "admin"`` and ``role``. Header
+``agency``; tokens for admin users also carry ``kind: "admin"``, ``role`` and ``sid``, the
+server-side session they belong to (auth/_sessions.py): ending it ends them. Header
 ``typ: at+jwt`` and the signing key's ``kid``.
 """
 
@@ -19,6 +20,7 @@ from joserfc.errors import JoseError
 
 from auth._authority import Authority, authority
 from auth._keys import ALLOWED_ALGORITHMS
+from auth._sessions import live_session
 from hub import Hub, Principal, Unauthenticated
 
 log = structlog.get_logger("rightshub.auth")
@@ -60,6 +62,7 @@ def sign_access_token(
     role: str | None = None,
     client_id: str | None = None,
     lifetime: int | None = None,
+    session_id: str | None = None,
 ) -> IssuedToken:
     """Synchronous signing with the already loaded key (see :func:`issue_access_token`)."""
     if kind not in TOKEN_KINDS:
@@ -85,6 +88,8 @@ def sign_access_token(
         claims["kind"] = kind
     if role is not None:
         claims["role"] = role
+    if session_id is not None:
+        claims["sid"] = session_id
     header = {"alg": algorithm, "typ": "at+jwt", "kid": kid}
     token = jwt.encode(header, claims, key, algorithms=[algorithm])
     return IssuedToken(access_token=token, expires_in=ttl, scope=scope, jti=jti)
@@ -100,14 +105,16 @@ async def issue_access_token(
     role: str | None = None,
     client_id: str | None = None,
     lifetime: int | None = None,
+    session_id: str | None = None,
 ) -> IssuedToken:
     """Sign an access token for a client (``kind="client"``, ``subject`` = client id) or an
-    admin user (``kind="admin"``, ``subject`` = username, ``role``)."""
+    admin user (``kind="admin"``, ``subject`` = username, ``role``, ``session_id`` of the
+    login's server-side session: without a live one an admin token is refused)."""
     auth = authority(hub)
     await auth.keys.refresh()
     return sign_access_token(
         auth, subject=subject, agency=agency, scopes=scopes, kind=kind, role=role,
-        client_id=client_id, lifetime=lifetime,
+        client_id=client_id, lifetime=lifetime, session_id=session_id,
     )
 
 
@@ -128,7 +135,8 @@ async def verify_access_token(hub: Hub, token: str) -> Principal:
 
     Refused: an algorithm outside ES256/RS256 (``none`` included), an unknown or retired-out
     ``kid``, a bad signature, ``typ`` other than ``at+jwt``, wrong ``iss`` or ``aud``,
-    expired, missing claims, and tokens of inactive clients or admin users.
+    expired, missing claims, tokens of inactive clients, and admin tokens whose session
+    (``sid``) has ended or whose account is inactive or has another role now.
     """
     auth = authority(hub)
     settings = auth.settings
@@ -178,8 +186,11 @@ async def verify_access_token(hub: Hub, token: str) -> Principal:
         # Scopes taken from the client since the token was issued are not honoured.
         scopes = frozenset(scope.split()) & status.scopes
     elif kind == "admin":
-        if not await auth.admin_active(subject):
-            raise _reject("admin_inactive")
+        # One indexed lookup, uncached: logout, a password reset, a role change or
+        # deactivation end the session row, and with it this token, at once.
+        live = await live_session(hub, claims.get("sid", ""))
+        if live is None or live.admin.username != subject or live.admin.role != role:
+            raise _reject("admin_session")
         scopes = frozenset(scope.split())
     else:
         raise _reject("kind")

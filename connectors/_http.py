@@ -30,6 +30,8 @@ from hub import HubError
 # 500 too, but only ``RetryPolicy.server_error_attempts`` times (``with_retries``).
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "RightsHub-connector/1"
+# private_key_jwt assertions the connectors sign (RFC 7523): one per token request.
+ASSERTION_LIFETIME_SECONDS = 120
 T = TypeVar("T")
 
 
@@ -222,7 +224,17 @@ class OAuth2ClientCredentials(httpx.Auth):
                                 write=self._options.write_timeout,
                                 pool=self._options.pool_timeout)
         if config.method == "private_key_jwt":
-            from authlib.oauth2.rfc7523 import PrivateKeyJWT
+            from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
+
+            class ShortLivedPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
+                # Authlib signs assertions valid for an hour; a RightsHub token endpoint
+                # (and most servers) accept a few minutes at most.
+                def sign(self, auth: Any, token_endpoint: str) -> Any:
+                    return private_key_jwt_sign(
+                        auth.client_secret, client_id=auth.client_id,
+                        token_endpoint=token_endpoint, alg=self.alg,
+                        expires_in=ASSERTION_LIFETIME_SECONDS,
+                    )
 
             if self._secrets.private_key is None:
                 raise ConnectorError("Thiếu khoá riêng (private_key) cho private_key_jwt.",
@@ -231,7 +243,7 @@ class OAuth2ClientCredentials(httpx.Auth):
             return AsyncOAuth2Client(
                 client_id=config.client_id,
                 client_secret=key,
-                token_endpoint_auth_method=PrivateKeyJWT(
+                token_endpoint_auth_method=ShortLivedPrivateKeyJWT(
                     config.audience or self._token_url, alg=_signing_alg(key)
                 ),
                 scope=config.scope, timeout=timeout,

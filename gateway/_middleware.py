@@ -156,8 +156,9 @@ class IpRateLimitMiddleware:
     """Counts every request per client IP before routing and answers 429 problem+json with
     ``Retry-After`` when the IP is over its limit (``RIGHTSHUB_RATE_LIMIT_IP``).
 
-    The IP is the socket peer (uvicorn runs without proxy headers): behind a proxy, configure
-    the proxy to limit, or a trusted proxy-headers middleware in front of this one.
+    The IP is the socket peer (uvicorn runs without proxy headers), or the client a trusted
+    reverse proxy names (``RIGHTSHUB_TRUSTED_PROXIES``: its X-Forwarded-For, applied by the
+    proxy-headers middleware in front of this one).
     """
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:

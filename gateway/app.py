@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import schemas
 from auth._ratelimit import RateLimiter
@@ -98,7 +99,12 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
                             *TUS_RESPONSE_HEADERS, "Content-Range", "Accept-Ranges"],
         )
     ] if settings.cors_origins else []
+    # Behind trusted reverse proxies, the client address and scheme they forward replace the
+    # socket's before anything reads them (access log, per-IP limit, login throttle).
+    proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+               ] if settings.trusted_proxies else []
     middleware = [
+        *proxies,
         # Outermost: every response, errors included, carries the request id and is logged.
         Middleware(RequestContextMiddleware),
         # Every response, 429 and 413 included, carries the security headers.

@@ -38,6 +38,12 @@ async def get_session(hub: HubDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the hub sees it: the socket peer, or the client a trusted
+    reverse proxy names (``RIGHTSHUB_TRUSTED_PROXIES``, see gateway.app)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     token_audience: str = "urn:rightshub:api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=24 * 3600)
     signing_algorithm: Literal["ES256", "RS256"] = "ES256"
+    # ``private_key_jwt`` client assertions (RFC 7523) valid longer than this (exp - iat, or
+    # exp - now without iat) are refused: a leaked assertion must not open the hub for a year.
+    client_assertion_max_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
+    # ``/metrics`` asks for ``Authorization: Bearer <metrics_token>`` when this is set; it is
+    # open (as for a scraper on a private network) when unset.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
     # Rate limits (``limits`` notation, e.g. "600/minute"; "" turns one off): per client after
     # authentication, per IP before routing. Counted in memory (one process) unless
@@ -70,12 +76,32 @@ class Settings(BaseSettings):
     rate_limit_client: str = "600/minute"
     rate_limit_ip: str = "1200/minute"
     rate_limit_storage: str = "memory://"
+    # Reverse proxies (addresses or CIDRs; JSON list or comma-separated in the env) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed: the client address they name is the
+    # one rate limits and the admin login throttle count. Empty: the socket peer, and the
+    # headers are ignored (a client cannot pick its own address).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
-    # Admin accounts (auth/_admins.py): failed logins per username before a lockout, and
-    # its length. OIDC single sign-on for the console is on when the issuer is set; the
-    # IdP's ``sub`` (or e-mail) must match an existing admin account.
-    admin_login_max_failures: int = Field(default=5, ge=1, le=100)
+    # Admin logins (auth/_login_throttle.py), counted where the rate limits are (memory, or
+    # Redis when ``rate_limit_storage`` names it). Per (username, client address) the first
+    # ``admin_login_free_failures`` failures cost nothing and each further one makes that pair
+    # wait 1, 2, 4... seconds, at most ``admin_login_max_delay_seconds`` (429 with Retry-After;
+    # the server never sleeps). Per address, ``admin_login_ip_limit`` failures across
+    # usernames (``limits`` notation). An account is locked for ``admin_lockout_seconds`` only
+    # after ``admin_account_lock_limit`` failures from any addresses, and the lock is audited.
+    admin_login_free_failures: int = Field(default=3, ge=0, le=100)
+    admin_login_max_delay_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    admin_login_ip_limit: str = "30/hour"
+    admin_account_lock_limit: str = "50/hour"
     admin_lockout_seconds: int = Field(default=900, ge=1)
+    # Admin sessions (auth/_sessions.py), held in the database: a console sign-in and the
+    # admin tokens of a login end after ``admin_session_idle_seconds`` without a request and
+    # ``admin_session_max_seconds`` after sign-in at the latest; logout, a password reset, a
+    # change of role, agency or SSO link and deactivation end them at once.
+    admin_session_idle_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    admin_session_max_seconds: int = Field(default=8 * 3600, ge=300, le=30 * 24 * 3600)
+    # OIDC single sign-on for the console is on when the issuer is set; the IdP's ``sub``
+    # (or e-mail) must match an existing admin account.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
@@ -173,6 +199,25 @@ class Settings(BaseSettings):
             return [o.strip() for o in text.split(",") if o.strip()]
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [p.strip() for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # raises ValueError on a bad address
+        return value
+
     @field_validator("rate_limit_client", "rate_limit_ip")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -180,6 +225,14 @@ class Settings(BaseSettings):
             from limits import parse_many
 
             parse_many(value)  # raises ValueError on a bad limit string
+        return value.strip()
+
+    @field_validator("admin_login_ip_limit", "admin_account_lock_limit")
+    @classmethod
+    def _one_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on a bad limit string
         return value.strip()
 
     @field_validator("database_url")

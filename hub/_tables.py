@@ -305,6 +305,23 @@ class AdminUser(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AdminSession(Base):
+    """A signed-in admin's session, held server-side (auth/_sessions.py): the console cookie
+    carries its secret, admin tokens carry its ``id`` (``sid``), and ending the row ends both.
+    ``id`` is the SHA-256 of the secret, so the table alone cannot be replayed as cookies."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        sa.ForeignKey("admin_users.username", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(20))  # "console" or "api"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class SigningKey(Base):
     """A key that signs access tokens. The newest ``active`` key signs; retired keys stay in
     the JWKS until every token they signed has expired, so rotation breaks no token in flight.

@@ -16,11 +16,11 @@ from gateway.console._session import (
     clear_session_cookie,
     current_user,
     language,
-    read_session,
     set_session_cookie,
+    sign_out,
     signed_in,
 )
-from gateway.deps import HubDep
+from gateway.deps import HubDep, client_address
 from hub import RateLimited, Unauthenticated
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -66,22 +66,23 @@ async def login_submit(request: Request, hub: HubDep) -> Response:
                 or len(password) > 1024:
             raise Unauthenticated("Tên đăng nhập hoặc mật khẩu không đúng.",
                                   "Wrong username or password.")
-        admin = await login(hub, username, password)
+        admin = await login(hub, username, password, address=client_address(request))
     except (Unauthenticated, RateLimited) as exc:
+        wait = exc.extra.get("retry_after") if isinstance(exc, RateLimited) else None
+        headers = {"Retry-After": str(wait)} if wait else None
         return render(request, "login.html", {
             "next": target, "username": username,
             "error": exc.detail_en if english else exc.detail_vi,
-        }, status=exc.status)
+        }, status=exc.status, headers=headers)
     response = RedirectResponse(target, status_code=303)
-    session = read_session(request, hub.settings)
-    assert session is not None  # read_form checked the CSRF token of this session
-    set_session_cookie(response, request, hub.settings, signed_in(session, admin.username))
+    set_session_cookie(response, request, hub.settings, await signed_in(hub, admin.username))
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, hub: HubDep) -> Response:
     await read_form(request, hub)
+    await sign_out(request, hub)  # the old cookie, if kept or copied, opens nothing now
     response = RedirectResponse("/console/login", status_code=303)
     clear_session_cookie(response, request, hub.settings)
     return response

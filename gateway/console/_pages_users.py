@@ -16,7 +16,6 @@ from auth._admins import (
     reset_password,
     update_admin,
 )
-from auth._authority import authority
 from gateway.console._forms import ident, read_form
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
@@ -77,7 +76,6 @@ async def user_active(username: str, request: Request, user: User, hub: HubDep) 
                             target=f"admin_user/{username}", agency=agency,
                             details={"fields": ["active"]}) as tx:
         await update_admin(hub, username, session=tx, active=active)
-    authority(hub).forget_admin(username)
     return RedirectResponse("/console/users?done=saved", status_code=303)
 
 

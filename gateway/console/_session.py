@@ -1,12 +1,15 @@
-"""The console's session: a signed, HttpOnly cookie holding the signed-in admin and a
-session-bound CSRF token.
+"""The console's session: a signed, HttpOnly cookie holding only a session secret, and a
+CSRF token derived from it.
 
-The cookie is signed with a key derived from the hub's secret key (itsdangerous, timestamped:
-a session lasts :data:`SESSION_SECONDS` at most). It names the admin account; the account's
-role, agency and active flag are read again on every request, so a deactivated or demoted
-admin loses access at once. Every POST form carries the session's CSRF token in a hidden
-field, compared in constant time (the SameSite=Lax cookie is a second line of defence); the
-token changes at sign-in and sign-out.
+The secret names a server-side session (auth/_sessions.py) once the admin has signed in;
+before that it names none and only keys the sign-in form's CSRF token. Every request looks
+the session and its account up again (one indexed lookup), so logout, a password reset, a
+role change or deactivation sign the admin out at once, in every process; sessions also end
+when idle and at their absolute expiry. The cookie is signed with a key derived from the
+hub's secret key (itsdangerous) and is ``Secure`` in production whatever the request's
+scheme (TLS ends in front of the hub there). Every POST form carries the CSRF token, an HMAC
+of the secret, compared in constant time (the SameSite=Lax cookie is a second line of
+defence); it changes at sign-in and sign-out, with the secret.
 """
 
 from __future__ import annotations
@@ -14,21 +17,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth._admins import AdminInfo, get_admin
+from auth._admins import AdminInfo
 from auth._policy import HUB_ADMIN, admin_scopes
 from auth._secrets import load_secret_key
+from auth._sessions import end_session, live_session, open_session, session_id
 from hub import Hub, Principal, Settings
 
 COOKIE = "rightshub_console_session"
 LANG_COOKIE = "rightshub_console_lang"
-SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf_token"
 
 
@@ -42,11 +45,13 @@ class CsrfFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ConsoleSession:
+    """The cookie's content: the session secret (signed in or not) and its CSRF token."""
+
+    secret: str
     csrf: str
-    username: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"c": self.csrf, "u": self.username}
+        return {"s": self.secret}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +70,29 @@ class ConsoleUser:
         return self.admin.agency
 
 
+def _key(settings: Settings, purpose: bytes) -> bytes:
+    return hmac.new(load_secret_key(settings), purpose, hashlib.sha256).digest()
+
+
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    key = hmac.new(load_secret_key(settings), b"rightshub console cookie",
-                   hashlib.sha256).hexdigest()
+    key = _key(settings, b"rightshub console cookie").hex()
     return URLSafeTimedSerializer(key, salt="rightshub.console.session")
 
 
 def _secure(request: Request, settings: Settings) -> bool:
-    return request.url.scheme == "https" or settings.base_url.startswith("https://")
+    return (settings.environment == "production" or request.url.scheme == "https"
+            or settings.base_url.startswith("https://"))
 
 
-def new_session(username: str | None = None) -> ConsoleSession:
-    return ConsoleSession(csrf=secrets.token_urlsafe(32), username=username)
+def _session_of(settings: Settings, secret: str) -> ConsoleSession:
+    csrf = hmac.new(_key(settings, b"rightshub console csrf"), secret.encode(),
+                    hashlib.sha256).hexdigest()
+    return ConsoleSession(secret, csrf)
+
+
+def new_session(settings: Settings) -> ConsoleSession:
+    """An anonymous session (no server-side row): it keys the sign-in form's CSRF token."""
+    return _session_of(settings, secrets.token_urlsafe(32))
 
 
 def read_session(request: Request, settings: Settings) -> ConsoleSession | None:
@@ -87,13 +103,13 @@ def read_session(request: Request, settings: Settings) -> ConsoleSession | None:
     if not raw or len(raw) > 4096:
         return None
     try:
-        data = _serializer(settings).loads(raw, max_age=SESSION_SECONDS)
+        data = _serializer(settings).loads(raw, max_age=settings.admin_session_max_seconds)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("c"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("s"), str) \
+            or not 0 < len(data["s"]) <= 100:
         return None
-    username = data.get("u")
-    found = ConsoleSession(data["c"], username if isinstance(username, str) else None)
+    found = _session_of(settings, data["s"])
     request.scope["rightshub.console_session"] = found
     return found
 
@@ -103,7 +119,7 @@ def ensure_session(request: Request, settings: Settings) -> tuple[ConsoleSession
     found = read_session(request, settings)
     if found is not None:
         return found, False
-    made = new_session()
+    made = new_session(settings)
     request.scope["rightshub.console_session"] = made
     return made, True
 
@@ -112,8 +128,9 @@ def set_session_cookie(
     response: Response, request: Request, settings: Settings, session: ConsoleSession
 ) -> None:
     response.set_cookie(
-        COOKIE, _serializer(settings).dumps(session.as_dict()), max_age=SESSION_SECONDS,
-        path="/console", httponly=True, samesite="lax", secure=_secure(request, settings),
+        COOKIE, _serializer(settings).dumps(session.as_dict()),
+        max_age=settings.admin_session_max_seconds, path="/console", httponly=True,
+        samesite="lax", secure=_secure(request, settings),
     )
 
 
@@ -122,9 +139,18 @@ def clear_session_cookie(response: Response, request: Request, settings: Setting
                            secure=_secure(request, settings))
 
 
-def signed_in(session: ConsoleSession, username: str) -> ConsoleSession:
-    """A fresh session for ``username``: a new CSRF token (no fixation across sign-in)."""
-    return replace(new_session(), username=username)
+async def signed_in(hub: Hub, username: str) -> ConsoleSession:
+    """A fresh server-side session for ``username`` with a new secret, so a new CSRF token
+    (no fixation across sign-in)."""
+    opened = await open_session(hub, username, channel="console")
+    return _session_of(hub.settings, opened.secret)
+
+
+async def sign_out(request: Request, hub: Hub) -> None:
+    """End the request's server-side session: its cookie opens nothing any more."""
+    session = read_session(request, hub.settings)
+    if session is not None:
+        await end_session(hub, session_id(session.secret))
 
 
 def check_csrf(session: ConsoleSession | None, submitted: object) -> None:
@@ -138,11 +164,12 @@ def check_csrf(session: ConsoleSession | None, submitted: object) -> None:
 
 async def current_user(request: Request, hub: Hub) -> ConsoleUser:
     session = read_session(request, hub.settings)
-    if session is None or session.username is None:
+    if session is None:
         raise LoginRequired
-    admin = await get_admin(hub, session.username)
-    if admin is None or not admin.active:
+    live = await live_session(hub, session_id(session.secret))
+    if live is None or live.channel != "console":
         raise LoginRequired
+    admin = AdminInfo.of(live.admin)
     principal = Principal(
         client_id=admin.username, agency=admin.agency or "", scopes=admin_scopes(admin.role),
         kind="admin", role=admin.role,
@@ -158,13 +185,13 @@ def language(request: Request) -> str:
     return chosen if chosen in ("vi", "en") else "vi"
 
 
-def signed_in_redirect(request: Request, settings: Settings, username: str,
-                       target: str = "/console/dashboard") -> Response:
+async def signed_in_redirect(request: Request, hub: Hub, username: str,
+                             target: str = "/console/dashboard") -> Response:
     """The answer to a completed sign-in (password or SSO): a fresh session, then the page."""
     from starlette.responses import RedirectResponse
 
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, request, settings, signed_in(new_session(), username))
+    set_session_cookie(response, request, hub.settings, await signed_in(hub, username))
     return response
 
 

@@ -11,7 +11,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 
 from auth import _policy as policy
@@ -41,7 +41,7 @@ from auth._registry_admin import SuccessorLink, create_agency, list_agencies, up
 from gateway import _admin_wire as w
 from gateway._json import JSON
 from gateway._params import SAFE_TEXT
-from gateway.deps import Admin, HubAdmin, HubDep
+from gateway.deps import Admin, HubAdmin, HubDep, client_address
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
 from hub._tables import ApiKey, Client
@@ -96,10 +96,13 @@ async def _key_agency(hub: Hub, principal: Principal, key_id: str) -> str:
 
 @router.post("/session", summary="Log in: a short-lived admin bearer token",
              response_model=w.SessionOut)
-async def session(body: w.SessionRequest, hub: HubDep) -> JSON:
+async def session(body: w.SessionRequest, request: Request, hub: HubDep) -> JSON:
     """Username and password of a local admin account. Failures answer 401 alike; repeated
-    failures lock the username for a while (429 with Retry-After)."""
-    admin = await login(hub, body.username, body.password.get_secret_value())
+    failures make this username wait from this address, then the address, and lock the
+    account only after many more (429 with Retry-After). The token ends with its session: a
+    password reset, a role change or deactivation end it at once."""
+    admin = await login(hub, body.username, body.password.get_secret_value(),
+                        address=client_address(request))
     token = await start_session(hub, admin)
     return JSON({**token.as_response(), "username": admin.username, "role": admin.role,
                  "agency": admin.agency})
@@ -337,7 +340,6 @@ async def user_update(
                             target=f"admin_user/{username}", agency=current_agency,
                             details={"fields": sorted(values)}) as tx:
         info = await update_admin(hub, username, session=tx, **values)
-    authority(hub).forget_admin(username)
     return JSON(info.as_dict())
 
 

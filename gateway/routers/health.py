@@ -1,13 +1,17 @@
-"""Liveness, readiness and metrics: unauthenticated, outside ``/v1``."""
+"""Liveness, readiness and metrics, outside ``/v1``: unauthenticated, except ``/metrics``
+when ``RIGHTSHUB_METRICS_TOKEN`` is set."""
 
 from __future__ import annotations
 
+import hmac
+
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway._json import JSON
 from gateway.deps import HubDep
+from hub import Unauthenticated
 from hub._migrate import current_revision, head_revision
 
 router = APIRouter(tags=["Operations"], include_in_schema=True)
@@ -42,5 +46,15 @@ async def readyz(hub: HubDep) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request, hub: HubDep) -> Response:
+    expected = hub.settings.metrics_token
+    if expected is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), expected.get_secret_value().encode()
+        ):
+            raise Unauthenticated(
+                "Cần token đo lường: gửi header Authorization: Bearer <token>.",
+                "The metrics token is required: send Authorization: Bearer <token>.",
+            )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

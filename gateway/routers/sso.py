@@ -98,7 +98,7 @@ def sso_router(settings: Settings) -> APIRouter:
         hub = get_hub(request)
         admin = await sso_login(hub, subject=subject, email=email)
         if wants_html(request):  # a browser: the console's own session, then its pages
-            return signed_in_redirect(request, settings, admin.username)
+            return await signed_in_redirect(request, hub, admin.username)
         issued = await start_session(hub, admin)
         return JSON({**issued.as_response(), "username": admin.username, "role": admin.role,
                      "agency": admin.agency}, headers={"Cache-Control": "no-store"})

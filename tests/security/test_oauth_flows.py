@@ -23,6 +23,18 @@ with warnings.catch_warnings():
     from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 
 
+# Authlib signs assertions valid for an hour; the hub accepts five minutes at most
+# (RIGHTSHUB_CLIENT_ASSERTION_MAX_LIFETIME_SECONDS): a client asks for less.
+ASSERTION_SECONDS = 120
+
+
+class ShortLivedPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
+    def sign(self, auth: Any, token_endpoint: str) -> Any:
+        return private_key_jwt_sign(auth.client_secret, client_id=auth.client_id,
+                                    token_endpoint=token_endpoint, alg=self.alg,
+                                    expires_in=ASSERTION_SECONDS)
+
+
 def _cli(cwd: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     done = subprocess.run([RIGHTSHUB, *args, "--json"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
@@ -74,14 +86,15 @@ def test_real_client_gets_tokens_by_every_method_and_calls_the_api(tmp_path: Pat
         client_id = jwt_client["client_id"]
         with OAuth2Client(client_id, private,
                           token_endpoint_auth_method="private_key_jwt") as oauth:
-            oauth.register_client_auth_method(PrivateKeyJWT(token_endpoint))
+            oauth.register_client_auth_method(ShortLivedPrivateKeyJWT(token_endpoint))
             token = oauth.fetch_token(token_endpoint, grant_type="client_credentials")
             issued.append(token["access_token"])
             assert oauth.get(f"{base}/v1/products").status_code == 200
 
         # The same assertion twice: the second is a replay.
         assertion = private_key_jwt_sign(private, client_id=client_id,
-                                         token_endpoint=token_endpoint, alg="RS256")
+                                         token_endpoint=token_endpoint, alg="RS256",
+                                         expires_in=ASSERTION_SECONDS)
         issued.append(assertion)
         form = {
             "grant_type": "client_credentials",
@@ -99,7 +112,8 @@ def test_real_client_gets_tokens_by_every_method_and_calls_the_api(tmp_path: Pat
         stranger = RSAKey.generate_key(2048, parameters={"kid": "client-key-1"}, private=True)
         forged = httpx.post(token_endpoint, data={**form, "client_assertion":
                             private_key_jwt_sign(stranger, client_id=client_id,
-                                                 token_endpoint=token_endpoint, alg="RS256")})
+                                                 token_endpoint=token_endpoint, alg="RS256",
+                                                 expires_in=ASSERTION_SECONDS)})
         assert forged.json()["error"] == "invalid_client"
 
         # An API key from the CLI works as a bearer token against the same server.
