@@ -85,6 +85,7 @@ async def admins(hub: Hub, client: httpx.AsyncClient) -> AdminTokens:
 
 PUBLIC_PATHS = {
     "/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json",
+    "/redoc", "/static/docs/redoc.js",  # the API's browser pages and ReDoc's bundle
     "/oauth/token", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server",
     "/v1/admin/session", "/console/login/sso", "/console/login/sso/callback",
 }

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[3]
 # Served by FastAPI itself (the document and its viewer).
-FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
+FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+             "/static/docs/redoc.js"}
 # Deliberately outside the API contract: the Prometheus exposition (text format, scraped by
 # operators, no data of agencies); GraphQL, whose contract is its own schema
 # (openapi/schema.graphql, checked for drift like openapi.json). Anything added here needs a
