@@ -10,6 +10,7 @@ from connectors._config import (
     HttpOptions,
     HubFeedConfig,
     Incremental,
+    KeySweep,
     Pagination,
     RestConfig,
     RetryPolicy,
@@ -31,7 +32,12 @@ from connectors._legacy_text import (
 from connectors._mapping import FieldSpec, MappingSpec, apply_mapping
 from connectors._outbox import event_id
 from connectors._runs import list_runs, run_info
-from connectors._service import check_connector, preview_connector, run_connector
+from connectors._service import (
+    check_connector,
+    preview_connector,
+    reconcile_connector,
+    run_connector,
+)
 from connectors._signing import SIGNATURE_HEADER, sign_delivery, verify_delivery
 from connectors._simulator import SimOptions, create_simulator, demo_connector_config
 from connectors._store import (
@@ -71,6 +77,7 @@ __all__ = [
     "HttpOptions",
     "HubFeedConfig",
     "Incremental",
+    "KeySweep",
     "MappingSpec",
     "Pagination",
     "RestConfig",
@@ -107,6 +114,7 @@ __all__ = [
     "list_runs",
     "list_subscriptions",
     "preview_connector",
+    "reconcile_connector",
     "redeliver_dead_letters",
     "replay_subscription",
     "request_run",

@@ -10,10 +10,12 @@ import ipaddress
 import socket
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 import schemas
+from connectors._cursor_values import check_cursor_format
 from connectors._mapping import MappingSpec
 
 DEFAULT_PAGE_SIZE = 100
@@ -102,13 +104,50 @@ class Pagination(_Options):
     offset_param: ParamName = "offset"
     cursor_param: ParamName = "cursor"
     next_cursor_path: str = Field(default="next_cursor", max_length=200)
+    # Where the answer says how many records the query matches: a change between pages of
+    # a page-number walk is a shift (see docs/connectors.md, "Paging on a live source").
+    total_path: str | None = Field(default=None, max_length=200)
 
 
 class Incremental(_Options):
-    """An updated-since parameter, fed with the largest ``cursor_field`` value committed."""
+    """An updated-since parameter (inclusive), fed with the largest ``cursor_field`` value
+    committed. Values are compared by ``cursor_format`` (local times in ``timezone``).
+
+    With ``ordered`` (the agency lists records by ``cursor_field`` ascending), page and
+    offset paging re-anchor every request on the last value seen instead of walking page
+    numbers, which stays exact while records move on the source; an agency whose order is
+    something else must say ``ordered: false`` (page numbers are then walked, and a shift
+    can only be detected, not avoided)."""
 
     since_param: ParamName
     cursor_field: str = Field(max_length=200)
+    cursor_format: str = Field(default="iso", max_length=40)
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", max_length=60)
+    ordered: bool = True
+
+    @field_validator("cursor_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        return check_cursor_format(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class KeySweep(_Options):
+    """How to ask the agency for keys only (reconciliation): the stream's own path and
+    paging with these extra parameters (e.g. ``{"truong": "ma_so,cap_nhat_luc,trang_thai"}``)
+    and a larger page. The answer must carry the key, ``cursor_field`` and the
+    ``deleted_when`` field of every record."""
+
+    params: dict[str, str] = Field(default_factory=dict, max_length=20)
+    page_size: int = Field(default=1000, ge=1, le=10_000)
 
 
 class StreamConfig(_Options):
@@ -121,11 +160,14 @@ class StreamConfig(_Options):
     params: dict[str, str] = Field(default_factory=dict, max_length=20)
     pagination: Pagination = Pagination()
     incremental: Incremental | None = None
+    keys: KeySweep | None = None
     mapping: MappingSpec
 
     @model_validator(mode="after")
     def _check(self) -> StreamConfig:
         self.mapping.check_against(self.record_type)
+        if self.keys is not None and self.incremental is None:
+            raise ValueError("keys (reconciliation) needs incremental: update times")
         return self
 
     @property
@@ -133,6 +175,12 @@ class StreamConfig(_Options):
         """Where a record's ``source_updated_at`` comes from when the mapping declares none:
         the replication key (standard v1.1)."""
         return self.incremental.cursor_field if self.incremental is not None else None
+
+    @property
+    def anchored(self) -> bool:
+        """Re-anchored on the replication key (shift-safe), not walked by page number."""
+        return (self.incremental is not None and self.incremental.ordered
+                and self.pagination.style in ("page", "offset"))
 
 
 class _Common(_Options):
@@ -154,6 +202,8 @@ class RestConfig(_Common):
 
     kind: Literal["rest"] = "rest"
     streams: list[StreamConfig] = Field(min_length=1, max_length=20)
+    # The worker reconciles (a key-only sweep, see ``_reconcile``) this often, after a pull.
+    reconcile_every_seconds: int | None = Field(default=None, ge=60, le=366 * 86400)
 
     @model_validator(mode="after")
     def _unique(self) -> RestConfig:

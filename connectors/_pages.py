@@ -26,13 +26,27 @@ class Page:
 
 
 def request_for(
-    stream: StreamConfig, token: Token, since: str | None
+    stream: StreamConfig, token: Token, since: Any, *, page_size: int | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[str, dict[str, str | int]]:
-    """(URL or path, query parameters) of the page starting at ``token``."""
+    """(URL or path, query parameters) of the page starting at ``token``. For an anchored
+    walk (``stream.anchored``) the token is the page's index inside the run of records at
+    ``since``; ``page_size`` and ``extra`` are a key-only sweep's."""
     p = stream.pagination
-    params: dict[str, str | int] = dict(stream.params)
+    if page_size is not None:
+        p = p.model_copy(update={"page_size": page_size})
+    params: dict[str, str | int] = {**stream.params, **(extra or {})}
     if stream.incremental is not None and since is not None:
-        params[stream.incremental.since_param] = since
+        params[stream.incremental.since_param] = str(since)
+    if stream.anchored:
+        index = token if isinstance(token, int) else 0
+        if p.size_param:
+            params[p.size_param] = p.page_size
+        if p.style == "page":
+            params[p.page_param] = p.first_page + index
+        else:
+            params[p.offset_param] = index * p.page_size
+        return stream.path, params
     if p.style == "link" and isinstance(token, str):
         return token, {}  # the server's next link carries every parameter
     if p.size_param and p.style != "none":

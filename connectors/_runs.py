@@ -19,15 +19,14 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors._config import ConnectorConfig, HubFeedConfig, RestConfig, Secrets
 from connectors._http import ConnectorError, build_auth, classify, make_client, with_retries
 from connectors._store import get_row, unseal, validate_config
 from hub import Hub, ImportSummary, Principal, StoredAnswer
-from hub._tables import Record, utcnow
-from hub._tables_connectors import Connector, ConnectorCheckpoint, ConnectorRun, ConnectorSeen
+from hub._tables import utcnow
+from hub._tables_connectors import Connector, ConnectorCheckpoint, ConnectorRun
 
 log = structlog.get_logger("rightshub.connectors")
 
@@ -75,7 +74,7 @@ class RunContext:
     lease_seconds: float
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("pages", "fetched", "created", "updated", "unchanged", "deleted", "rejected",
-         "retries"), 0))
+         "retries", "shifts", "missing", "stale", "gone"), 0))
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def note_retry(self, exc: BaseException) -> None:
@@ -113,9 +112,12 @@ class RunContext:
         agency: str | None = None,
         extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
         fetched: int = 0,
+        keys: list[tuple[str, Any] | None] | None = None,
+        stream: str | None = None,
     ) -> None:
-        """One page through the ingest pipeline; ``extra`` (the checkpoint) and the run's
-        counts commit with it."""
+        """One page through the ingest pipeline; ``extra`` (the checkpoint), the run's
+        counts and the key values of the items taken (``keys``, beside ``items``, of
+        ``stream``) commit with it."""
         deletes = {i for i, item in enumerate(items) if item.get("_op") == "delete"}
         before = dict(self.counts), list(self.errors)
 
@@ -133,6 +135,11 @@ class RunContext:
                                  "message_vi": r.message_vi, "message_en": r.message_en})
             self.counts["rejected"] += len(rejected)
             await self.fence(session)
+            if keys is not None and stream is not None:
+                from connectors._rest_stream import save_keys
+
+                await save_keys(session, self.conn.id, stream, [
+                    k for i, k in enumerate(keys) if k is not None and i not in rejected])
             if extra is not None:
                 await extra(session)
             await self.save_counts(session)
@@ -170,139 +177,6 @@ async def save_state(
         session.add(ConnectorCheckpoint(connector_id=connector_id, stream=stream, state=state,
                                         updated_at=utcnow()))
         await session.flush()
-
-
-async def _mark_seen(
-    session: AsyncSession, connector_id: str, stream: str, source_ids: list[str]
-) -> None:
-    if not source_ids:
-        return
-    rows = [{"connector_id": connector_id, "stream": stream, "source_id": s}
-            for s in dict.fromkeys(source_ids)]
-    table: sa.Table = ConnectorSeen.__table__  # type: ignore[assignment]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    await session.execute(insert.on_conflict_do_nothing(), rows)
-
-
-# --- REST streams ------------------------------------------------------------------------
-
-
-def _later(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b, key=str)
-
-
-async def run_rest_stream(
-    ctx: RunContext, client: httpx.AsyncClient, stream_index: int, *, full: bool
-) -> None:
-    from connectors._mapping import apply_mapping, get_path
-    from connectors._pages import next_token, records_of, request_for
-
-    config = ctx.conn.config
-    assert isinstance(config, RestConfig)
-    stream = config.streams[stream_index]
-    cid = ctx.conn.id
-    state = await load_state(ctx.hub, cid, stream.name)
-    run = state.get("run")
-    if run is not None and full and not run.get("full"):
-        run = None  # a full refresh reads everything again: the incremental pass is moot
-    if run is None:  # a new pass; a pass in progress is resumed as it was started
-        run = {"token": None, "since": None if full else state.get("since"),
-               "max_seen": state.get("since"), "full": full, "phase": "pages"}
-        if full:
-            async with ctx.hub.db.transaction() as session:
-                await ctx.fence(session)
-                await session.execute(sa.delete(ConnectorSeen).where(
-                    ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream.name))
-                await save_state(session, cid, stream.name, {**state, "run": run})
-    tombstones = run["full"] and stream.mapping.tombstone_missing
-    tokens: set[Any] = set()
-    while run["phase"] == "pages":
-        url, params = request_for(stream, run["token"], run["since"])
-
-        async def fetch(url: str = url, params: dict[str, Any] = params) -> httpx.Response:
-            # None, not {}: empty params would wipe the query of a next link.
-            response = await client.get(url, params=params or None)
-            classify(response)
-            return response
-
-        response = await with_retries(config.retry, fetch, on_retry=ctx.note_retry)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ConnectorError("Trả lời không phải JSON.", "The answer is not JSON.",
-                                 retriable=False) from None
-        raw = records_of(stream, body)
-        items: list[dict[str, Any]] = []
-        max_seen = run["max_seen"]
-        for record in raw:
-            mapped = apply_mapping(stream.mapping, record, updated_at_from=stream.updated_at_from)
-            if stream.incremental is not None:
-                max_seen = _later(max_seen, get_path(record, stream.incremental.cursor_field))
-            if mapped.item is None:
-                ctx.note_error({"source_id": None, "path": "source_id", "code": "missing",
-                                "message_vi": "Bản ghi không có khoá.",
-                                "message_en": "A record without its key."})
-                continue
-            items.append(mapped.item)
-        token = next_token(stream.pagination, run["token"], raw, body, response)
-        if token is not None and token in tokens:
-            raise ConnectorError("Phân trang lặp lại một trang đã đọc.",
-                                 "The pagination came back to a page already read.")
-        tokens.add(token)
-        last = token is None
-        new_run = {**run, "token": token, "max_seen": max_seen}
-        if last:
-            new_run["phase"] = "tombstones" if tombstones else "done"
-        new_state = ({"since": max_seen, "run": None} if new_run["phase"] == "done"
-                     else {**state, "run": new_run})
-        seen = [i["source_id"] for i in items if i.get("_op") != "delete"]
-
-        async def extra(session: AsyncSession, new_state: dict[str, Any] = new_state,
-                        seen: list[str] = seen) -> None:
-            if tombstones:
-                await _mark_seen(session, cid, stream.name, seen)
-            await save_state(session, cid, stream.name, new_state)
-
-        await ctx.ingest(stream.record_type, items, extra=extra, fetched=len(raw))
-        state, run = new_state, new_run
-    if run["phase"] == "tombstones":
-        await _tombstone_missing(ctx, stream.name, stream.record_type, state)
-
-
-async def _tombstone_missing(
-    ctx: RunContext, stream: str, record_type: str, state: dict[str, Any]
-) -> None:
-    """After a full refresh: this connector's live records of the type that the agency no
-    longer lists become tombstones; the pass ends with the last of them."""
-    cid = ctx.conn.id
-    async with ctx.hub.db.session() as session:
-        seen = set((await session.execute(sa.select(ConnectorSeen.source_id).where(
-            ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream))).scalars())
-        rows = (await session.execute(sa.select(Record.source_id, Record.provenance).where(
-            Record.owner_agency == ctx.conn.agency, Record.record_type == record_type,
-            Record.deleted.is_(False)))).all()
-    ours = ctx.conn.principal().client_id
-    missing = sorted(s for s, prov in rows
-                     if s not in seen and (prov or {}).get("client") == ours)
-    run = state.get("run") or {}
-    final = {"since": run.get("max_seen", state.get("since")), "run": None}
-    chunks = [missing[i : i + 500] for i in range(0, len(missing), 500)] or [[]]
-    for n, chunk in enumerate(chunks):
-        done = n == len(chunks) - 1
-
-        async def extra(session: AsyncSession, done: bool = done) -> None:
-            if done:
-                await save_state(session, cid, stream, final)
-                await session.execute(sa.delete(ConnectorSeen).where(
-                    ConnectorSeen.connector_id == cid, ConnectorSeen.stream == stream))
-
-        await ctx.ingest(record_type, [{"source_id": s, "_op": "delete"} for s in chunk],
-                         extra=extra)
 
 
 # --- hub to hub -----------------------------------------------------------------------------
@@ -377,7 +251,8 @@ async def run_hub_feed(ctx: RunContext, client: httpx.AsyncClient) -> None:
 
 
 async def start_run(
-    hub: Hub, connector_id: str, *, owner: str | None, trigger: str, full: bool
+    hub: Hub, connector_id: str, *, owner: str | None, trigger: str, full: bool,
+    kind: str = "pull",
 ) -> str:
     """Record a new run (and mark runs a dead worker left "running" as interrupted)."""
     run_id = str(uuid.uuid4())
@@ -388,9 +263,10 @@ async def start_run(
             .values(status="interrupted", finished_at=utcnow())
         )
         session.add(ConnectorRun(
-            id=run_id, connector_id=connector_id, worker=owner, trigger=trigger,
+            id=run_id, connector_id=connector_id, worker=owner, trigger=trigger, kind=kind,
             full_refresh=full, status="running", started_at=utcnow(), pages=0, fetched=0,
-            created=0, updated=0, unchanged=0, deleted=0, rejected=0, retries=0, errors=[],
+            created=0, updated=0, unchanged=0, deleted=0, rejected=0, retries=0, shifts=0,
+            missing=0, stale=0, gone=0, errors=[],
         ))
     return run_id
 
@@ -417,6 +293,8 @@ async def execute(
         ctx = RunContext(hub, conn, run_id, owner, lease_seconds)
         async with conn.client() as client:
             if isinstance(conn.config, RestConfig):
+                from connectors._rest_stream import run_rest_stream
+
                 for index in range(len(conn.config.streams)):
                     await run_rest_stream(ctx, client, index, full=full)
             else:
@@ -442,7 +320,10 @@ async def execute(
 async def finish_run(
     hub: Hub, connector_id: str, run_id: str, ctx: RunContext | None, *, status: str,
     error: dict[str, Any] | None, full: bool, owner: str | None, duration_ms: int,
+    schedule: bool = True,
 ) -> None:
+    """Record how the run ended; ``schedule``: and what it means for the connector's next
+    run and circuit breaker (a reconciliation changes neither)."""
     errors = list(ctx.errors) if ctx is not None else []
     if error is not None:
         errors.append({"source_id": None, "path": None, "code": "run_failed", **error})
@@ -457,7 +338,9 @@ async def finish_run(
         row = await session.get(Connector, connector_id)
         if row is None or (owner is not None and row.lease_owner != owner):
             return  # deleted meanwhile, or another worker's now
-        if status == "succeeded":
+        if not schedule:
+            pass
+        elif status == "succeeded":
             row.failures, row.breaker_open_until = 0, None
             if full:
                 row.full_refresh_requested = False
@@ -501,9 +384,10 @@ async def run_info(hub: Hub, run_id: str) -> dict[str, Any]:
 
 def _run_dict(run: ConnectorRun) -> dict[str, Any]:
     return {c: getattr(run, c) for c in (
-        "id", "connector_id", "worker", "trigger", "full_refresh", "status", "started_at",
-        "finished_at", "duration_ms", "pages", "fetched", "created", "updated", "unchanged",
-        "deleted", "rejected", "retries", "errors")}
+        "id", "connector_id", "worker", "trigger", "kind", "full_refresh", "status",
+        "started_at", "finished_at", "duration_ms", "pages", "fetched", "created", "updated",
+        "unchanged", "deleted", "rejected", "retries", "shifts", "missing", "stale", "gone",
+        "errors")}
 
 
 async def list_runs(hub: Hub, connector_id: str, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -149,3 +149,18 @@ async def run_connector(hub: Hub, connector_id: str, *,
                        "The connector is running; wait for the current run to end.")
     return await execute(hub, connector_id, owner=owner, trigger="manual", full=full_refresh,
                          lease_seconds=lease)
+
+
+async def reconcile_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
+    """Reconcile now, in the caller's process (``rightshub connectors reconcile``): a run of
+    kind "reconcile", holding the connector's lease like a pull (409 while one runs)."""
+    from connectors._reconcile import execute_reconcile
+
+    await get_connector(hub, connector_id)  # 404 first
+    owner = f"manual:{uuid.uuid4().hex[:12]}"
+    lease = hub.settings.worker_lease_seconds
+    if not await claim_connector(hub, connector_id, owner, lease):
+        raise Conflict("Connector đang chạy; hãy đợi lượt chạy hiện tại kết thúc.",
+                       "The connector is running; wait for the current run to end.")
+    return await execute_reconcile(hub, connector_id, owner=owner, trigger="manual",
+                                   lease_seconds=lease)

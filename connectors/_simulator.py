@@ -11,7 +11,15 @@ Records API: ``GET /api/an-pham`` ordered by (``cap_nhat_luc``, ``ma_so``), filt
 Faults (``/_sim/faults`` or the command's options) apply to every request outside ``/_sim``:
 ``error_rate`` (502/503/504), ``rate_429`` (429 with ``Retry-After``), ``drop_rate`` (the
 connection is cut in the middle of the answer), ``latency_ms`` (each answer, ±50 %).
+``move_rate`` updates that many records (on average) just before each records answer: an
+update moves a record to the end of the list ordered by update time and shifts the records
+behind it back one place, as a live agency system does while the hub pages through it.
 ``/_sim/state`` gives the final state the hub must end with.
+
+``time_format`` "dd/mm/yyyy HH:MM:SS" writes update times the way many agency systems do
+(local time in Asia/Ho_Chi_Minh, to the second, so records updated within one second share a
+value); ``clock_step_ms`` is the time between two changes. ``truong=a,b`` lists only those
+fields of each record: the cheap key-only listing a reconciliation sweeps.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -59,6 +68,8 @@ PUBLISHERS = ("NXB Chính trị quốc gia Sự thật", "NXB Tư pháp", "NXB T
               "Đài Phát thanh - Truyền hình tỉnh")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 LIVE, DELETED = "hien_hanh", "da_xoa"
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+TIME_FORMATS = ("iso", "dd/mm/yyyy HH:MM:SS")
 
 
 @dataclass
@@ -68,9 +79,10 @@ class Faults:
     drop_rate: float = 0.0
     latency_ms: float = 0.0
     retry_after: int = 1
+    move_rate: float = 0.0  # records updated (moved to the end) before each records answer
 
     def update(self, values: dict[str, Any]) -> None:
-        for name in ("error_rate", "rate_429", "drop_rate", "latency_ms"):
+        for name in ("error_rate", "rate_429", "drop_rate", "latency_ms", "move_rate"):
             if name in values:
                 setattr(self, name, float(values[name]))
         if "retry_after" in values:
@@ -88,6 +100,8 @@ class SimOptions:
     token_ttl: int = 300
     tcvn3_share: float = 0.2
     max_page_size: int = 500
+    time_format: str = "iso"
+    clock_step_ms: int = 1
     faults: Faults = field(default_factory=Faults)
 
 
@@ -95,9 +109,12 @@ class AgencyState:
     """The agency's records, in its own field names."""
 
     def __init__(self, options: SimOptions) -> None:
+        if options.time_format not in TIME_FORMATS:
+            raise ValueError(f"time_format must be one of {', '.join(TIME_FORMATS)}")
         self.options = options
         self.rng = random.Random(options.seed)
         self.records: dict[str, dict[str, Any]] = {}
+        self.times: dict[str, datetime] = {}  # each record's exact update time
         self._clock = 0
         self.tokens: dict[str, float] = {}
         self.stats = {"requests": 0, "token_requests": 0, "errors": 0, "429": 0, "drops": 0,
@@ -108,10 +125,26 @@ class AgencyState:
         for n in range(1, options.records + 1):
             self._put(self._new(n))
 
-    def _tick(self) -> str:
-        # Strictly increasing, fixed-width timestamps: order by them is the change order.
+    def _tick(self) -> datetime:
+        # Strictly increasing times: order by them is the change order.
         self._clock += 1
-        return (EPOCH + timedelta(milliseconds=self._clock)).isoformat(timespec="milliseconds")
+        return EPOCH + timedelta(milliseconds=self._clock * self.options.clock_step_ms)
+
+    def render(self, moment: datetime) -> str:
+        if self.options.time_format == "iso":
+            return moment.isoformat(timespec="milliseconds")
+        return moment.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M:%S")
+
+    def parse(self, text: str) -> datetime:
+        if self.options.time_format == "iso":
+            return datetime.fromisoformat(text)
+        return datetime.strptime(text, "%d/%m/%Y %H:%M:%S").replace(tzinfo=LOCAL)
+
+    def _visible(self, moment: datetime) -> datetime:
+        """The time as written (to the millisecond, or to the second)."""
+        if self.options.time_format == "iso":
+            return moment
+        return moment.replace(microsecond=0)
 
     def _new(self, n: int) -> dict[str, Any]:
         rng = self.rng
@@ -135,8 +168,10 @@ class AgencyState:
         return record
 
     def _put(self, record: dict[str, Any]) -> None:
-        record["cap_nhat_luc"] = self._tick()
+        moment = self._tick()
+        record["cap_nhat_luc"] = self.render(moment)
         self.records[record["ma_so"]] = record
+        self.times[record["ma_so"]] = moment
 
     def mutate(self, *, create: int = 0, update: int = 0, delete: int = 0,
                purge: int = 0) -> dict[str, list[str]]:
@@ -153,6 +188,7 @@ class AgencyState:
             done["deleted"].append(key)
         for key in live[update + delete : update + delete + purge]:
             del self.records[key]
+            del self.times[key]
             done["purged"].append(key)
         start = max((int(k.split("-")[1]) for k in self.records), default=0) + 1
         for n in range(start, start + create):
@@ -161,21 +197,35 @@ class AgencyState:
         return done
 
     def ordered(self, since: str | None) -> list[dict[str, Any]]:
-        rows = sorted(self.records.values(), key=lambda r: (r["cap_nhat_luc"], r["ma_so"]))
+        times = self.times
+        rows = sorted(self.records.values(), key=lambda r: (times[r["ma_so"]], r["ma_so"]))
         if since:
-            rows = [r for r in rows if r["cap_nhat_luc"] >= since]
+            start = self.parse(since)
+            rows = [r for r in rows if self._visible(times[r["ma_so"]]) >= start]
         return rows
 
+    def move(self) -> None:
+        """Before a records answer: ``move_rate`` updates, on average."""
+        rate = self.options.faults.move_rate
+        count = int(rate) + (1 if self.rng.random() < rate - int(rate) else 0)
+        if count:
+            self.mutate(update=count)
 
-def _cursor(record: dict[str, Any]) -> str:
-    raw = f"{record['cap_nhat_luc']}|{record['ma_so']}".encode()
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _cursor(record: dict[str, Any], times: dict[str, datetime]) -> str:
+    raw = f"{_stamp(times[record['ma_so']])}|{record['ma_so']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after_cursor(rows: list[dict[str, Any]], token: str) -> list[dict[str, Any]]:
+def _after_cursor(rows: list[dict[str, Any]], token: str,
+                  times: dict[str, datetime]) -> list[dict[str, Any]]:
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     stamp, key = raw.split("|", 1)
-    return [r for r in rows if (r["cap_nhat_luc"], r["ma_so"]) > (stamp, key)]
+    return [r for r in rows if (_stamp(times[r["ma_so"]]), r["ma_so"]) > (stamp, key)]
 
 
 def _problem(status: int, title: str, **headers: str) -> JSONResponse:
@@ -258,6 +308,7 @@ def create_simulator(options: SimOptions | None = None) -> Starlette:
             state.stats["unauthorised"] += 1
             return _problem(401, "Chưa xác thực", **{"WWW-Authenticate": "Bearer"})
         q = request.query_params
+        state.move()
         try:
             size = min(int(q.get("so_ban_ghi", "100")), options.max_page_size)
             rows = state.ordered(q.get("cap_nhat_tu"))
@@ -273,12 +324,15 @@ def create_simulator(options: SimOptions | None = None) -> Starlette:
                 nxt = {"vi_tri": offset + size}
             else:
                 if q.get("con_tro"):
-                    rows = _after_cursor(rows, q["con_tro"])
+                    rows = _after_cursor(rows, q["con_tro"], state.times)
                 chunk = rows[:size]
                 more = len(rows) > size
-                nxt = {"con_tro": _cursor(chunk[-1])} if chunk else {}
+                nxt = {"con_tro": _cursor(chunk[-1], state.times)} if chunk else {}
         except (ValueError, UnicodeDecodeError):
             return _problem(400, "Tham số không hợp lệ")
+        if q.get("truong"):  # keys only: the fields asked for
+            wanted = [f.strip() for f in q["truong"].split(",") if f.strip()]
+            chunk = [{f: r[f] for f in wanted if f in r} for r in chunk]
         headers = {}
         if more:
             params = {k: v for k, v in q.items() if k not in ("trang", "vi_tri", "con_tro")}
@@ -286,7 +340,7 @@ def create_simulator(options: SimOptions | None = None) -> Starlette:
             headers["Link"] = f'<{link}>; rel="next"'
         return JSONResponse(
             {"du_lieu": chunk, "tong_so": len(rows),
-             "con_tro_tiep": _cursor(chunk[-1]) if more and chunk else None},
+             "con_tro_tiep": _cursor(chunk[-1], state.times) if more and chunk else None},
             headers=headers,
         )
 
@@ -360,10 +414,11 @@ def _assertion_ok(assertion: str, token_url: str, options: SimOptions) -> bool:
 
 def demo_connector_config(base_url: str, *, client_id: str = "hub-trung-uong",
                           page_size: int = 100, pagination: str = "cursor",
-                          auth: str = "oauth2") -> dict[str, Any]:
-    """The connector definition that reads the simulator: its fields mapped onto products."""
+                          auth: str = "oauth2", time_format: str = "iso") -> dict[str, Any]:
+    """The connector definition that reads the simulator: its fields mapped onto products,
+    with the key-only listing its reconciliation sweeps."""
     paging: dict[str, Any] = {"style": pagination, "page_size": page_size,
-                              "size_param": "so_ban_ghi"}
+                              "size_param": "so_ban_ghi", "total_path": "tong_so"}
     paging.update({"page": {"page_param": "trang"}, "offset": {"offset_param": "vi_tri"},
                    "cursor": {"cursor_param": "con_tro", "next_cursor_path": "con_tro_tiep"},
                    "link": {}, "none": {}}[pagination])
@@ -380,7 +435,10 @@ def demo_connector_config(base_url: str, *, client_id: str = "hub-trung-uong",
             "path": "/api/an-pham",
             "records_path": "du_lieu",
             "pagination": paging,
-            "incremental": {"since_param": "cap_nhat_tu", "cursor_field": "cap_nhat_luc"},
+            "incremental": {"since_param": "cap_nhat_tu", "cursor_field": "cap_nhat_luc",
+                            "cursor_format": time_format,
+                            "timezone": "Asia/Ho_Chi_Minh"},
+            "keys": {"params": {"truong": "ma_so,cap_nhat_luc,trang_thai"}, "page_size": 500},
             "mapping": {
                 "source_id": "ma_so",
                 "deleted_when": {"field": "trang_thai", "equals": DELETED},

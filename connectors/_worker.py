@@ -22,7 +22,8 @@ import sqlalchemy as sa
 import structlog
 
 from connectors import _delivery
-from connectors._runs import execute
+from connectors._reconcile import execute_reconcile, last_reconciled
+from connectors._runs import claim_connector, execute
 from hub import Hub, clean_abandoned_uploads, collect_orphan_files
 from hub._tables import utcnow
 from hub._tables_connectors import Connector
@@ -138,10 +139,32 @@ class Worker:
                      pages=run["pages"], created=run["created"], updated=run["updated"],
                      deleted=run["deleted"], rejected=run["rejected"],
                      duration_ms=run["duration_ms"])
+            if run["status"] == "succeeded":
+                await self._reconcile_if_due(connector_id)
         except Exception:
             log.exception("connector_run_crashed", connector=connector_id)
         finally:
             beat.cancel()
+
+    async def _reconcile_if_due(self, connector_id: str) -> None:
+        """After a successful pull: a reconciliation when the connector's
+        ``reconcile_every_seconds`` have passed since the last one. The pull released the
+        lease; the reconciliation takes it again (or leaves it to whoever took it)."""
+        async with self.hub.db.session() as session:
+            row = await session.get(Connector, connector_id)
+            config = row.config if row is not None else {}
+        every = config.get("reconcile_every_seconds") if isinstance(config, dict) else None
+        if not every:
+            return
+        last = await last_reconciled(self.hub, connector_id)
+        if last is not None and utcnow() - last < timedelta(seconds=every):
+            return
+        if not await claim_connector(self.hub, connector_id, self.id, self.lease_seconds):
+            return
+        run = await execute_reconcile(self.hub, connector_id, owner=self.id,
+                                      trigger="schedule", lease_seconds=self.lease_seconds)
+        log.info("connector_reconcile", connector=connector_id, status=run["status"],
+                 missing=run["missing"], stale=run["stale"], gone=run["gone"])
 
     async def tick(self) -> int:
         """Start runs for due connectors (up to the free slots) and deliver pending events;

@@ -88,6 +88,12 @@ def simulate_agency(
     drop_rate: Annotated[float, typer.Option(help="Share of connections cut")] = 0.0,
     latency_ms: Annotated[float, typer.Option(help="Latency of each answer")] = 0.0,
     retry_after: int = 1,
+    move_rate: Annotated[float, typer.Option(
+        help="Records updated (moved to the end of the list) before each records answer")
+    ] = 0.0,
+    time_format: Annotated[str, typer.Option(
+        help='Update times: "iso" or "dd/mm/yyyy HH:MM:SS" (local time)')] = "iso",
+    clock_step_ms: Annotated[int, typer.Option(help="Time between two changes")] = 1,
 ) -> None:
     """Serve the reference agency simulator (a provincial system with OAuth2 and faults)."""
     import logging
@@ -100,8 +106,9 @@ def simulate_agency(
         records=records, seed=seed, client_id=client_id, client_secret=client_secret,
         api_key=api_key, token_ttl=token_ttl, tcvn3_share=tcvn3_share,
         public_jwk=json.loads(public_jwk.read_text()) if public_jwk else None,
+        time_format=time_format, clock_step_ms=clock_step_ms,
         faults=Faults(error_rate=error_rate, rate_429=rate_429, drop_rate=drop_rate,
-                      latency_ms=latency_ms, retry_after=retry_after),
+                      latency_ms=latency_ms, retry_after=retry_after, move_rate=move_rate),
     )
     # The simulated cut connections are exceptions by design: keep them out of the output.
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
@@ -150,6 +157,17 @@ def run_command(
     """Run one connector now, in this process, and print the run."""
     run = _run(lambda hub: connectors.run_connector(hub, connector_id,
                                                     full_refresh=full_refresh or None))
+    console.print_json(json.dumps(run, default=str, ensure_ascii=False))
+    raise typer.Exit(0 if run["status"] == "succeeded" else 1)
+
+
+@connectors_app.command("reconcile")
+def reconcile_command(connector_id: str) -> None:
+    """Đối soát / reconcile: sweep the agency's keys, compare with what the hub holds, fetch
+    missing and stale records, tombstone those deleted at the source; print the run."""
+    run = _run(lambda hub: connectors.reconcile_connector(hub, connector_id))
+    console.print(f"Thiếu trong hub / missing: {run['missing']} · cũ / stale: {run['stale']} · "
+                  f"đã xoá ở nguồn / gone: {run['gone']}")
     console.print_json(json.dumps(run, default=str, ensure_ascii=False))
     raise typer.Exit(0 if run["status"] == "succeeded" else 1)
 

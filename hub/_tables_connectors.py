@@ -59,6 +59,8 @@ class ConnectorRun(Base):
     )
     worker: Mapped[str | None] = mapped_column(sa.String(200))
     trigger: Mapped[str] = mapped_column(sa.String(20))  # schedule | manual
+    # "pull", or "reconcile" (a key-only sweep and its repairs; see connectors._reconcile).
+    kind: Mapped[str] = mapped_column(sa.String(20), default="pull", server_default="pull")
     full_refresh: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     status: Mapped[str] = mapped_column(sa.String(20))  # running|succeeded|failed|interrupted
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -72,6 +74,13 @@ class ConnectorRun(Base):
     deleted: Mapped[int] = mapped_column(sa.Integer, default=0)
     rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
     retries: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Shifts of the source met while paging (a full refresh that met one tombstones nothing).
+    shifts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # A reconciliation's findings: live at the source but not in the hub, newer at the
+    # source than the version the hub holds, and gone from the source without a tombstone.
+    missing: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    stale: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    gone: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     errors: Mapped[list[Any]] = mapped_column(JSONType)
 
 
@@ -99,3 +108,18 @@ class ConnectorSeen(Base):
     )
     stream: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     source_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+
+
+class ConnectorKey(Base):
+    """The replication-key value (the agency's update time, as it wrote it) of the version of
+    each record this connector last ingested: what a reconciliation's key-only sweep compares
+    with to find stale records. Written with the page that ingested the record."""
+
+    __tablename__ = "connector_keys"
+
+    connector_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connectors.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    source_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    cursor_value: Mapped[str | None] = mapped_column(sa.String(100))

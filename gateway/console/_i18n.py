@@ -307,6 +307,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "conn.trigger": ("Kích hoạt", "Trigger"),
     "conn.fetched": ("Đã nhận", "Fetched"),
     "conn.errors": ("Lỗi", "Errors"),
+    "conn.kind.reconcile": ("Đối soát", "Reconcile"),
+    "conn.reconcile": ("Đối soát / dịch chuyển", "Reconcile / shifts"),
+    "conn.missing": ("thiếu trong hub", "missing in the hub"),
+    "conn.stale": ("cũ hơn nguồn", "stale"),
+    "conn.gone": ("đã xoá ở nguồn", "deleted at the source"),
+    "conn.shifts": ("nguồn dịch chuyển", "source shifts"),
     "conn.back": ("Về danh sách connector", "Back to connectors"),
     "subs.title": ("Đăng ký nhận dữ liệu và lượt gửi", "Subscriptions and deliveries"),
     "subs.intro": ("Hub gửi mọi thay đổi đến địa chỉ của cơ quan đăng ký (ít nhất một lần, có "

@@ -99,6 +99,7 @@ class RunOut(BaseModel):
     connector_id: str
     worker: str | None
     trigger: str
+    kind: str = Field(description="pull, or reconcile (a key-only sweep and its repairs)")
     full_refresh: bool
     status: str
     started_at: datetime
@@ -112,6 +113,10 @@ class RunOut(BaseModel):
     deleted: int
     rejected: int
     retries: int
+    shifts: int = Field(description="shifts of the source met while paging")
+    missing: int = Field(description="reconcile: live at the source, not in the hub")
+    stale: int = Field(description="reconcile: newer at the source than in the hub")
+    gone: int = Field(description="reconcile: deleted at the source without a tombstone")
     errors: list[dict[str, Any]]
 
 

@@ -12,6 +12,7 @@ from hub import Hub
 async def chub(hub: Hub) -> AsyncIterator[Hub]:
     """The test hub with no connectors left from an earlier test."""
     async with hub.db.transaction() as session:
-        for table in ("connector_seen", "connector_checkpoints", "connector_runs", "connectors"):
+        for table in ("connector_keys", "connector_seen", "connector_checkpoints",
+                      "connector_runs", "connectors"):
             await session.execute(sa.text(f"DELETE FROM {table}"))
     yield hub

@@ -6,13 +6,14 @@ import connectors
 
 PULL_NAMES = {
     "AuthConfig", "BreakerOptions", "ConnectorError", "ConnectorInfo", "FieldSpec",
-    "HttpOptions", "HubFeedConfig", "Incremental", "MappingSpec", "Pagination", "RestConfig",
-    "RetryPolicy", "Secrets", "SimOptions", "StreamConfig", "UpstreamFailed", "Worker",
+    "HttpOptions", "HubFeedConfig", "Incremental", "KeySweep", "MappingSpec", "Pagination",
+    "RestConfig", "RetryPolicy", "Secrets", "SimOptions", "StreamConfig", "UpstreamFailed",
+    "Worker",
     "apply_mapping", "check_connector", "check_outbound_url", "create_connector",
     "create_simulator", "decode_tcvn3", "decode_vni", "delete_connector",
     "demo_connector_config", "encode_tcvn3", "encode_vni", "get_connector", "list_connectors",
-    "list_runs", "preview_connector", "request_run", "run_connector", "run_info", "to_unicode",
-    "update_connector",
+    "list_runs", "preview_connector", "reconcile_connector", "request_run", "run_connector",
+    "run_info", "to_unicode", "update_connector",
 }
 
 

@@ -151,5 +151,12 @@ def test_tokens_per_pagination_style() -> None:
                                headers={"Link": '<http://evil.test/r>; rel="next"'})
     with pytest.raises(ConnectorError):
         next_token(link, None, two, {}, elsewhere)
-    path, params = request_for(_stream("page"), 3, "2026-01-01")
+    # Anchored (ordered by the key, the default): the token is the page inside the run of
+    # records at the anchor, from the first page; walked: the page number itself.
+    path, params = request_for(_stream("page"), 2, "2026-01-01")
     assert (path, params) == ("/r", {"since": "2026-01-01", "page_size": 2, "page": 3})
+    assert request_for(_stream("offset"), 2, "x")[1] == {"since": "x", "page_size": 2,
+                                                        "offset": 4}
+    walked = _stream("page").model_copy(update={"incremental": _stream("page").incremental
+                                                .model_copy(update={"ordered": False})})
+    assert request_for(walked, 3, "2026-01-01")[1]["page"] == 3

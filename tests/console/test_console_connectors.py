@@ -64,6 +64,14 @@ async def test_configure_check_preview_run_and_history(
     runs = history.text[history.text.index('id="runs"'):]
     assert re.search(rf'<td class="num">{run["fetched"]}</td>', runs)
     assert run["fetched"] > 0
+    # A reconciliation's counts, with their Vietnamese labels; the simulator purged two.
+    sim.mutate(purge=2)
+    reconciled = await connectors.reconcile_connector(hub, cid)
+    assert reconciled["gone"] == 2, reconciled
+    runs = (await client.get(page_url)).text
+    runs = runs[runs.index('id="runs"'):]
+    assert "Đối soát" in runs
+    assert re.search(r"thiếu trong hub 0 · cũ hơn nguồn 0 · đã xoá ở nguồn 2", runs), runs
 
     await sign_in(client, await new_admin(hub, role="agency_admin", agency="G15"))
     assert (await client.get(page_url)).status_code == 404
