@@ -5,7 +5,8 @@ Three counts, kept in the rate limits' store (``limits``: memory for one process
 by every process when ``RIGHTSHUB_RATE_LIMIT_STORAGE`` names it):
 
 - per (username, client address): the first ``admin_login_free_failures`` failures cost
-  nothing; each further one makes that pair wait 1, 2, 4... seconds (at most
+  nothing; each further one makes that pair wait 1, 2, 4... seconds (times
+  ``admin_login_first_delay_seconds``, at most
   ``admin_login_max_delay_seconds``) before its next attempt. The wait is a 429 with
   ``Retry-After``, never a sleep of the server. A success clears the pair.
 - per client address, across usernames: ``admin_login_ip_limit`` failures in a moving
@@ -55,6 +56,7 @@ def _seconds_until(moment: float) -> int:
 class LoginThrottle:
     def __init__(self, settings: Settings) -> None:
         self.free_failures = settings.admin_login_free_failures
+        self.first_delay = settings.admin_login_first_delay_seconds
         self.max_delay = settings.admin_login_max_delay_seconds
         self.ip_limit = parse(settings.admin_login_ip_limit)
         self.account_limit = parse(settings.admin_account_lock_limit)
@@ -100,7 +102,8 @@ class LoginThrottle:
             count = await self.storage.incr(f"login/fails/{user}/{address}",
                                             PAIR_MEMORY_SECONDS)
             if count > self.free_failures:
-                delay = min(self.max_delay, 2 ** min(count - self.free_failures - 1, 30))
+                doubling = 2 ** min(count - self.free_failures - 1, 30)
+                delay = min(self.max_delay, self.first_delay * doubling)
                 await self._block(f"login/delay/{user}/{address}", delay)
             await self.windows.hit(self.ip_limit, "login-ip", address)
             await self.windows.hit(self.account_limit, "login-user", user)

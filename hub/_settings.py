@@ -85,11 +85,13 @@ class Settings(BaseSettings):
     # Admin logins (auth/_login_throttle.py), counted where the rate limits are (memory, or
     # Redis when ``rate_limit_storage`` names it). Per (username, client address) the first
     # ``admin_login_free_failures`` failures cost nothing and each further one makes that pair
-    # wait 1, 2, 4... seconds, at most ``admin_login_max_delay_seconds`` (429 with Retry-After;
+    # wait d, 2d, 4d... seconds (d = ``admin_login_first_delay_seconds``), at most
+    # ``admin_login_max_delay_seconds`` (429 with Retry-After;
     # the server never sleeps). Per address, ``admin_login_ip_limit`` failures across
     # usernames (``limits`` notation). An account is locked for ``admin_lockout_seconds`` only
     # after ``admin_account_lock_limit`` failures from any addresses, and the lock is audited.
     admin_login_free_failures: int = Field(default=3, ge=0, le=100)
+    admin_login_first_delay_seconds: int = Field(default=1, ge=1, le=3600)
     admin_login_max_delay_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     admin_login_ip_limit: str = "30/hour"
     admin_account_lock_limit: str = "50/hour"

@@ -81,6 +81,21 @@ def _is_number(text: str) -> bool:
 Date = Annotated[date, BeforeValidator(_date_not_number), AfterValidator(_date_in_range)]
 
 
+def _time_not_number(value: Any) -> Any:
+    """As for dates: a number would be read as a Unix time; the standard's times are
+    ISO 8601 strings with an offset."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise custom_error(
+            "datetime_type",
+            "Time must be an ISO 8601 string with an offset, not a number",
+            "Thời điểm phải là chuỗi theo ISO 8601 có múi giờ, không phải một số",
+        )
+    return value
+
+
+SourceTime = Annotated[AwareDatetime, BeforeValidator(_time_not_number)]
+
+
 def _list() -> Any:
     """A list field defaulting to [] and bounded to MAX_LIST items."""
     return Field(default_factory=list, max_length=MAX_LIST)
@@ -149,7 +164,7 @@ class RecordContent(BaseModel):
     visibility: Visibility = "shared"
     # Standard v1.1: the source system's own last-update time. Not content (it changes no
     # hash or version): the hub keeps it in the envelope's provenance.
-    source_updated_at: AwareDatetime | None = Field(
+    source_updated_at: SourceTime | None = Field(
         default=None,
         description="The source system's own last-update time, ISO 8601 with an offset "
         "(v1.1); kept in the envelope's provenance, not in data.",
