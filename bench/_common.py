@@ -124,6 +124,9 @@ def drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+LOOPBACK_ALLOW = "127.0.0.0/8"
+
+
 def hub_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -133,6 +136,8 @@ def hub_env(database_url: str, **extra: str) -> dict[str, str]:
         # A load generator is one client on one IP: the rate limits would answer it 429.
         "RIGHTSHUB_RATE_LIMIT_CLIENT": "",
         "RIGHTSHUB_RATE_LIMIT_IP": "",
+        # The simulators and subscribers a bench starts listen on loopback.
+        "RIGHTSHUB_OUTBOUND_ALLOW": LOOPBACK_ALLOW,
         "RIGHTSHUB_DEV_PRINCIPALS": json.dumps([{
             "token": BENCH_TOKEN, "agency": BENCH_AGENCY, "client_id": BENCH_CLIENT,
             "scopes": ["records:read", "records:write", "changes:read"],

@@ -51,7 +51,8 @@ async def _run_case(url: str, subscribers: list[str], batch: int) -> dict[str, A
 def _settings(url: str, **values: Any) -> Any:
     from hub import Settings
 
-    return Settings(database_url=url, environment="development", log_level="warning",
+    return Settings(database_url=url, environment="development",
+                    outbound_allow=["127.0.0.0/8"], log_level="warning",
                     delivery_concurrency=8, delivery_wait_seconds=120, **values)
 
 

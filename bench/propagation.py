@@ -35,7 +35,7 @@ async def _subscribe(url: str, endpoint: str) -> None:
     import connectors
     from hub import Hub, Principal, Settings
 
-    hub = Hub(Settings(database_url=url, environment="development"))
+    hub = Hub(Settings(database_url=url, environment="development", outbound_allow=["127.0.0.0/8"]))
     admin = Principal("bench-admin", c.BENCH_AGENCY, frozenset({"admin", "admin:hub"}),
                       kind="admin", role="hub_admin")
     try:

@@ -66,7 +66,8 @@ def _simulators(sizes: list[int]) -> Iterator[list[str]]:
 
 
 async def _pull(url: str, bases: list[str], agencies: tuple[str, ...]) -> dict[str, Any]:
-    hub = Hub(Settings(database_url=url, environment="development", log_level="warning"))
+    hub = Hub(Settings(database_url=url, environment="development",
+                    outbound_allow=["127.0.0.0/8"], log_level="warning"))
     try:
         ids = []
         async with hub.db.transaction() as session:

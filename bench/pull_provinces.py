@@ -84,7 +84,8 @@ def _simulators(codes: list[str]) -> Iterator[dict[str, str]]:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(database_url=url, environment="development", log_level="warning")
+    return Settings(database_url=url, environment="development",
+                    outbound_allow=["127.0.0.0/8"], log_level="warning")
 
 
 async def _create_connectors(url: str, bases: dict[str, str]) -> list[str]:
@@ -106,7 +107,7 @@ async def _create_connectors(url: str, bases: dict[str, str]) -> list[str]:
 
 def _run_workers(url: str, processes: int, concurrency: int) -> float:
     """``rightshub worker --once`` processes started together; wall time until all exit."""
-    env = c.hub_env(url, RIGHTSHUB_OUTBOUND_ALLOW="127.0.0.1/32")
+    env = c.hub_env(url)
     started = time.perf_counter()
     procs = [subprocess.Popen([c.RIGHTSHUB, "worker", "--once", "--concurrency",
                                str(concurrency)], env=env, cwd=c.ROOT,

@@ -30,6 +30,13 @@ from connectors._legacy_text import (
     to_unicode,
 )
 from connectors._mapping import FieldSpec, MappingSpec, apply_mapping
+from connectors._outbound import (
+    OutboundPolicy,
+    OutboundRefused,
+    ResponseTooLarge,
+    guarded_client,
+    guarded_transport,
+)
 from connectors._outbox import event_id
 from connectors._runs import list_runs, run_info
 from connectors._service import (
@@ -79,7 +86,10 @@ __all__ = [
     "Incremental",
     "KeySweep",
     "MappingSpec",
+    "OutboundPolicy",
+    "OutboundRefused",
     "Pagination",
+    "ResponseTooLarge",
     "RestConfig",
     "RetryPolicy",
     "Secrets",
@@ -107,6 +117,8 @@ __all__ = [
     "event_id",
     "get_connector",
     "get_subscription",
+    "guarded_client",
+    "guarded_transport",
     "http_client",
     "list_connectors",
     "list_dead_letters",

@@ -6,8 +6,6 @@ Secrets never live here: :class:`Secrets` is sealed separately (see ``_store``).
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +15,37 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 import schemas
 from connectors._cursor_values import check_cursor_format
 from connectors._mapping import MappingSpec
+
+
+class OffOrigin(ValueError):
+    """A URL that would take the connector's credentials to another origin (422)."""
+
+
+def check_outbound_url(url: str) -> None:
+    """The form of a URL the hub will call: http(s), a host, no credentials, no query or
+    fragment. Where it points is the outbound guard's business (``connectors._outbound``),
+    checked with the hub's allow-list when the connector is saved and at every connection."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("base_url must be an http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError("base_url must not carry credentials; use the connector's secrets")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url must not carry a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        raise ValueError("base_url has an invalid port") from None
+
+
+def check_relative_path(path: str, field: str) -> None:
+    """A path on the connector's own origin: never an absolute or protocol-relative URL,
+    which would carry the stored credentials to another host."""
+    if "://" in path or path.startswith(("//", "\\")) or "\\" in path:
+        raise OffOrigin(f"{field} must be a path on base_url (/...), not a URL to another "
+                        "origin")
+    if not path.startswith("/"):
+        raise ValueError(f"{field} must start with /")
 
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_SCHEDULE_SECONDS = 3600
@@ -85,9 +114,11 @@ class AuthConfig(_Options):
         if self.type == "oauth2" and not self.client_id:
             raise ValueError("oauth2 needs client_id")
         if self.token_path.startswith(("http://", "https://")):
-            check_outbound_url(self.token_path)  # an absolute token URL: same guard
-        elif not self.token_path.startswith("/"):
-            raise ValueError("token_path is a path (/oauth/token) or an http(s) URL")
+            # An absolute token URL (an agency's own authorization server): the client
+            # secret goes there only; changing it later demands the secret again.
+            check_outbound_url(self.token_path)
+        else:
+            check_relative_path(self.token_path, "token_path")
         return self
 
 
@@ -165,6 +196,7 @@ class StreamConfig(_Options):
 
     @model_validator(mode="after")
     def _check(self) -> StreamConfig:
+        check_relative_path(self.path, "path")
         self.mapping.check_against(self.record_type)
         if self.keys is not None and self.incremental is None:
             raise ValueError("keys (reconciliation) needs incremental: update times")
@@ -195,6 +227,24 @@ class _Common(_Options):
     def _url(cls, value: str) -> str:
         check_outbound_url(value)
         return value.rstrip("/")
+
+    def destinations(self) -> list[str]:
+        """Every URL the connector sends credentials to: base_url, and an absolute token URL."""
+        urls = [self.base_url]
+        if self.auth.type == "oauth2" and self.auth.token_path.startswith(("http://",
+                                                                           "https://")):
+            urls.append(self.auth.token_path)
+        return urls
+
+    def credential_origins(self) -> set[tuple[str, str, int]]:
+        """(scheme, host, port) of each destination: what the sealed secrets are bound to."""
+        found = set()
+        for url in self.destinations():
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            found.add((parts.scheme, host, parts.port or (443 if parts.scheme == "https"
+                                                          else 80)))
+        return found
 
 
 class RestConfig(_Common):
@@ -248,36 +298,3 @@ def parse_config(kind: str, data: object) -> ConnectorConfig:
     if kind == "hub":
         return HubFeedConfig.model_validate(data)
     raise ValueError(f"unknown connector kind {kind!r}")
-
-
-# Networks a connector may never reach: link-local (cloud metadata at 169.254.169.254),
-# multicast, unspecified and reserved addresses. Loopback and private networks are where
-# agency systems and the simulator live, so they stay allowed.
-_BLOCKED = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "::/128", "fe80::/10",
-    "ff00::/8",
-)]
-
-
-def check_outbound_url(url: str) -> None:
-    """Refuse URLs a connector must not call (SSRF guard): other schemes, credentials in
-    the URL, and blocked networks (by literal address or by what the name resolves to)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("base_url must be an http(s) URL")
-    if parts.username or parts.password:
-        raise ValueError("base_url must not carry credentials; use the connector's secrets")
-    if parts.query or parts.fragment:
-        raise ValueError("base_url must not carry a query or fragment")
-    host = parts.hostname
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return  # unresolvable now: the run will fail and say so
-        addresses = [ipaddress.ip_address(i[4][0]) for i in infos]
-    for address in addresses:
-        if any(address in net for net in _BLOCKED):
-            raise ValueError("base_url points to a network connectors may not reach")

@@ -47,6 +47,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from connectors._errors import ConnectorError
+from connectors._outbound import (
+    OutboundPolicy,
+    guarded_client,
+    guarded_transport,
+    sanitized_excerpt,
+)
 from connectors._outbox import EventFilter, events_at, next_events
 from connectors._secretbox import open_secret
 from connectors._signing import SIGNATURE_HEADER, sign_delivery
@@ -141,15 +148,16 @@ def _state(hub: Hub) -> _DeliveryState:
 
 
 def http_client(hub: Hub) -> httpx.AsyncClient:
-    """The client deliveries use: explicit timeouts and connection limits, no redirects
-    (a subscriber's endpoint answers itself), no environment proxies for loopback tests."""
+    """The client deliveries use, through the outbound guard: explicit timeouts and
+    connection limits, no redirects (a subscriber's endpoint answers itself), answers capped
+    (only the status matters), no proxies from the environment."""
     s = hub.settings
-    return httpx.AsyncClient(
+    return guarded_client(
+        OutboundPolicy.from_settings(s), max_bytes=s.outbound_max_delivery_answer_bytes,
         timeout=httpx.Timeout(s.delivery_timeout_seconds,
                               connect=s.delivery_connect_timeout_seconds),
         limits=httpx.Limits(max_connections=max(10, s.delivery_concurrency * 2),
                             max_keepalive_connections=s.delivery_concurrency),
-        follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -342,6 +350,8 @@ async def _send(
         assert response is not None
     except httpx.HTTPError as exc:
         return _Outcome(False, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT])
+    except ConnectorError as exc:  # the guard refused the address, or the answer was too large
+        return _Outcome(False, error=exc.message_en[:ERROR_TEXT_LIMIT])
     except _TokenError as exc:
         return _Outcome(False, error=str(exc)[:ERROR_TEXT_LIMIT])
     if 200 <= response.status_code < 300:
@@ -352,8 +362,10 @@ async def _send(
     if response.status_code in (429, 503):
         retry_after = retry_after_seconds(response.headers.get("retry-after"),
                                           cap=hub.settings.delivery_backoff_max_seconds)
+    excerpt = sanitized_excerpt(response)  # never the subscriber's whole answer
     return _Outcome(False, response.status_code,
-                    f"HTTP {response.status_code}: {response.text[:200]}", retry_after)
+                    f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else ""),
+                    retry_after)
 
 
 class _TokenError(Exception):
@@ -376,6 +388,9 @@ async def _token(hub: Hub, http: httpx.AsyncClient, sub: _Claimed, secret: str) 
         client_id=sub.oauth_client_id, client_secret=secret, scope=sub.oauth_scope,
         timeout=httpx.Timeout(s.delivery_timeout_seconds,
                               connect=s.delivery_connect_timeout_seconds),
+        transport=guarded_transport(OutboundPolicy.from_settings(s),
+                                    max_bytes=s.outbound_max_token_bytes),
+        follow_redirects=False, trust_env=False,
     ) as oauth:
         try:
             token = await oauth.fetch_token(sub.token_url, grant_type="client_credentials")

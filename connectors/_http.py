@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -25,6 +26,14 @@ from tenacity import (
 )
 
 from connectors._config import AuthConfig, HttpOptions, RetryPolicy, Secrets
+from connectors._errors import ConnectorError
+from connectors._outbound import (
+    OriginBoundAuth,
+    OutboundPolicy,
+    guarded_client,
+    guarded_transport,
+    sanitized_excerpt,
+)
 from hub import HubError
 
 # 500 too, but only ``RetryPolicy.server_error_attempts`` times (``with_retries``).
@@ -33,19 +42,6 @@ USER_AGENT = "RightsHub-connector/1"
 # private_key_jwt assertions the connectors sign (RFC 7523): one per token request.
 ASSERTION_LIFETIME_SECONDS = 120
 T = TypeVar("T")
-
-
-class ConnectorError(Exception):
-    """A run-stopping problem, with a message in Vietnamese and English."""
-
-    def __init__(self, message_vi: str, message_en: str, *, retriable: bool = False) -> None:
-        super().__init__(message_en)
-        self.message_vi = message_vi
-        self.message_en = message_en
-        self.retriable = retriable
-
-    def as_dict(self) -> dict[str, str]:
-        return {"message_vi": self.message_vi, "message_en": self.message_en}
 
 
 class RetriableStatus(ConnectorError):
@@ -86,10 +82,12 @@ def classify(response: httpx.Response) -> None:
         raise RetriableStatus(
             response.status_code, url, retry_after_seconds(response.headers.get("retry-after"))
         )
+    # Never the answer itself: a short, sanitised excerpt (it may be another system's).
+    excerpt = sanitized_excerpt(response)
+    tail = f": {excerpt}" if excerpt else ""
     raise ConnectorError(
-        f"Hệ thống cơ quan trả lời {response.status_code} cho {url}: {response.text[:200]}",
-        f"The agency system answered {response.status_code} for {url}: "
-        f"{response.text[:200]}",
+        f"Hệ thống cơ quan trả lời {response.status_code} cho {url}{tail}",
+        f"The agency system answered {response.status_code} for {url}{tail}",
     )
 
 
@@ -158,18 +156,34 @@ async def with_retries(
     raise AssertionError("unreachable")  # reraise=True raises the last error
 
 
-def make_client(base_url: str, options: HttpOptions, auth: httpx.Auth | None) -> httpx.AsyncClient:
-    """The connector's client: explicit timeouts and connection limits, no redirects to
-    elsewhere (a redirect is an error the admin should see)."""
-    return httpx.AsyncClient(
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """Where a connector may go and how much it may read: the hub's guard settings."""
+
+    policy: OutboundPolicy
+    max_page_bytes: int
+    max_token_bytes: int
+
+    @classmethod
+    def of(cls, settings: Any) -> Outbound:
+        return cls(OutboundPolicy.from_settings(settings), settings.outbound_max_page_bytes,
+                   settings.outbound_max_token_bytes)
+
+
+def make_client(base_url: str, options: HttpOptions, auth: httpx.Auth | None,
+                outbound: Outbound) -> httpx.AsyncClient:
+    """The connector's client, through the outbound guard: explicit timeouts and connection
+    limits, no redirects (a redirect is an error the admin should see), pages capped, and
+    the credentials bound to ``base_url``'s origin."""
+    return guarded_client(
+        outbound.policy, max_bytes=outbound.max_page_bytes,
         base_url=base_url,
-        auth=auth,
+        auth=OriginBoundAuth(auth, base_url) if auth is not None else None,
         timeout=httpx.Timeout(connect=options.connect_timeout, read=options.read_timeout,
                               write=options.write_timeout, pool=options.pool_timeout),
         limits=httpx.Limits(max_connections=options.max_connections,
                             max_keepalive_connections=options.max_keepalive),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        follow_redirects=False,
     )
 
 
@@ -195,7 +209,8 @@ class OAuth2ClientCredentials(httpx.Auth):
     requires_response_body = False
 
     def __init__(self, config: AuthConfig, secrets: Secrets, token_url: str,
-                 options: HttpOptions, policy: RetryPolicy) -> None:
+                 options: HttpOptions, policy: RetryPolicy, outbound: Outbound) -> None:
+        self._outbound = outbound
         self._config = config
         self._secrets = secrets
         self._token_url = token_url
@@ -223,6 +238,9 @@ class OAuth2ClientCredentials(httpx.Auth):
                                 read=self._options.read_timeout,
                                 write=self._options.write_timeout,
                                 pool=self._options.pool_timeout)
+        # Authlib builds its own client: it gets the guard's transport (token answers capped).
+        transport = guarded_transport(self._outbound.policy,
+                                      max_bytes=self._outbound.max_token_bytes)
         if config.method == "private_key_jwt":
             from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 
@@ -247,6 +265,7 @@ class OAuth2ClientCredentials(httpx.Auth):
                     config.audience or self._token_url, alg=_signing_alg(key)
                 ),
                 scope=config.scope, timeout=timeout,
+                transport=transport, follow_redirects=False, trust_env=False,
             )
         secret = self._secrets.client_secret
         if secret is None:
@@ -254,6 +273,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         return AsyncOAuth2Client(
             client_id=config.client_id, client_secret=secret.get_secret_value(),
             token_endpoint_auth_method=config.method, scope=config.scope, timeout=timeout,
+            transport=transport, follow_redirects=False, trust_env=False,
         )
 
     async def _fetch(self) -> None:
@@ -341,7 +361,7 @@ def _private_key(text: str) -> Any:
 
 
 def build_auth(config: AuthConfig, secrets: Secrets, base_url: str, options: HttpOptions,
-               policy: RetryPolicy) -> httpx.Auth | None:
+               policy: RetryPolicy, outbound: Outbound) -> httpx.Auth | None:
     if config.type == "api_key":
         if secrets.api_key is None:
             raise ConnectorError("Thiếu API key.", "The api_key secret is missing.")
@@ -349,7 +369,7 @@ def build_auth(config: AuthConfig, secrets: Secrets, base_url: str, options: Htt
     if config.type == "oauth2":
         token_url = (config.token_path if config.token_path.startswith(("http://", "https://"))
                      else base_url + "/" + config.token_path.lstrip("/"))
-        return OAuth2ClientCredentials(config, secrets, token_url, options, policy)
+        return OAuth2ClientCredentials(config, secrets, token_url, options, policy, outbound)
     return None
 
 

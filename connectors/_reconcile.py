@@ -199,7 +199,7 @@ async def execute_reconcile(
                                  "The connector declares no key listing to reconcile with.",
                                  retriable=False)
         ctx = RunContext(hub, conn, run_id, owner, lease_seconds)
-        async with conn.client() as client:
+        async with conn.client(hub.settings) as client:
             for index, stream in enumerate(conn.config.streams):
                 if stream.keys is not None:
                     await reconcile_stream(ctx, client, index)

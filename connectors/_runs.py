@@ -22,9 +22,16 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors._config import ConnectorConfig, HubFeedConfig, RestConfig, Secrets
-from connectors._http import ConnectorError, build_auth, classify, make_client, with_retries
+from connectors._http import (
+    ConnectorError,
+    Outbound,
+    build_auth,
+    classify,
+    make_client,
+    with_retries,
+)
 from connectors._store import get_row, unseal, validate_config
-from hub import Hub, ImportSummary, Principal, StoredAnswer
+from hub import Hub, ImportSummary, Principal, Settings, StoredAnswer
 from hub._tables import utcnow
 from hub._tables_connectors import Connector, ConnectorCheckpoint, ConnectorRun
 
@@ -52,10 +59,12 @@ class Connection:
         return Principal(f"connector:{self.id}", agency or self.agency,
                          frozenset({"records:write"}), channel=CHANNEL, kind="system")
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self, settings: Settings) -> httpx.AsyncClient:
+        """The connector's client, through the hub's outbound guard."""
         c = self.config
-        auth = build_auth(c.auth, self.secrets, c.base_url, c.http, c.retry)
-        return make_client(c.base_url, c.http, auth)
+        outbound = Outbound.of(settings)
+        auth = build_auth(c.auth, self.secrets, c.base_url, c.http, c.retry, outbound)
+        return make_client(c.base_url, c.http, auth, outbound)
 
 
 async def load(hub: Hub, connector_id: str) -> Connection:
@@ -291,7 +300,7 @@ async def execute(
     try:
         conn = await load(hub, connector_id)
         ctx = RunContext(hub, conn, run_id, owner, lease_seconds)
-        async with conn.client() as client:
+        async with conn.client(hub.settings) as client:
             if isinstance(conn.config, RestConfig):
                 from connectors._rest_stream import run_rest_stream
 

@@ -14,6 +14,7 @@ import httpx
 from connectors._config import HubFeedConfig, RestConfig
 from connectors._http import ConnectorError, OAuth2ClientCredentials, classify, with_retries
 from connectors._mapping import apply_mapping
+from connectors._outbound import OriginBoundAuth
 from connectors._pages import records_of, request_for
 from connectors._runs import claim_connector, execute, load
 from connectors._store import get_connector
@@ -34,11 +35,13 @@ async def check_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
     conn = await load(hub, connector_id)
     steps: list[dict[str, Any]] = []
     try:
-        client = conn.client()
+        client = conn.client(hub.settings)
     except ConnectorError as exc:  # e.g. a secret the auth needs is not set
         return {"ok": False, "steps": [{"step": "config", "ok": False, **exc.as_dict()}]}
     async with client:
         auth = client.auth
+        if isinstance(auth, OriginBoundAuth):
+            auth = auth.inner
         if isinstance(auth, OAuth2ClientCredentials):
             started = time.monotonic()
             try:
@@ -81,7 +84,7 @@ async def preview_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
         raise InvalidInput("Xem trước chỉ dành cho connector REST; hub nguồn đã theo chuẩn.",
                            "Preview is for REST connectors; a source hub speaks the standard.")
     streams = []
-    async with conn.client() as client:
+    async with conn.client(hub.settings) as client:
         for stream in config.streams:
             url, params = request_for(stream, None, None)
 

@@ -17,7 +17,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import SecretBox, load_secret_key
-from connectors._config import ConnectorConfig, Secrets, parse_config
+from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
+from connectors._errors import DestinationRefused
+from connectors._outbound import OutboundPolicy, OutboundRefused
 from hub import Conflict, Hub, InvalidInput, NotFound, Settings
 from hub._tables import utcnow
 from hub._tables_connectors import Connector
@@ -99,6 +101,13 @@ def validate_config(kind: str, config: Any) -> ConnectorConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        if isinstance((first.get("ctx") or {}).get("error"), OffOrigin):
+            raise DestinationRefused(
+                f"Cấu hình connector không hợp lệ tại {where}: đường dẫn phải nằm trên "
+                "base_url (/...), không được là URL tới máy chủ khác (thông tin xác thực sẽ "
+                "bị gửi theo).",
+                f"Invalid connector configuration at {where}: {first['msg']}",
+            ) from None
         raise InvalidInput(
             f"Cấu hình connector không hợp lệ tại {where}: {first['msg']}",
             f"Invalid connector configuration at {where}: {first['msg']}",
@@ -106,6 +115,21 @@ def validate_config(kind: str, config: Any) -> ConnectorConfig:
     except ValueError as exc:
         raise InvalidInput(f"Cấu hình connector không hợp lệ: {exc}",
                            f"Invalid connector configuration: {exc}") from None
+
+
+async def check_destinations(settings: Settings, config: ConnectorConfig) -> None:
+    """Refuse, when the connector is saved, a destination the outbound guard would refuse at
+    run time (422 naming the reason); the guard still checks at every connection."""
+    policy = OutboundPolicy.from_settings(settings)
+    for url in config.destinations():
+        try:
+            await policy.check_url(url)
+        except OutboundRefused as exc:
+            raise DestinationRefused(exc.message_vi, exc.message_en) from None
+
+
+def _secrets_dict(secrets: Secrets) -> dict[str, str]:
+    return {n: getattr(secrets, n).get_secret_value() for n in secrets.names()}
 
 
 async def create_connector(
@@ -123,6 +147,7 @@ async def create_connector(
     created_by: str | None = None,
 ) -> ConnectorInfo:
     parsed = validate_config(kind, config)
+    await check_destinations(hub.settings, parsed)
     graph = await hub.catalog.agencies()
     if not graph.exists(agency):
         raise InvalidInput(f"Cơ quan {agency} không có trong danh mục.",
@@ -176,17 +201,42 @@ async def update_connector(
     secrets: Secrets | None = None,
     schedule_seconds: int | None = None,
     enabled: bool | None = None,
+    audit: dict[str, Any] | None = None,
 ) -> ConnectorInfo:
-    """Change what is given; ``secrets`` replaces the named ones and keeps the others."""
+    """Change what is given; ``secrets`` replaces the named ones and keeps the others.
+
+    The sealed secrets are bound to the origins they were given for (base_url, an absolute
+    token URL): a change of origin without the secrets given again in the same request is a
+    409, so a stored secret never follows a connector to a new host. ``audit`` (the caller's
+    audit entry's details) gets the old and new origins when they change."""
     row = await get_row(session, connector_id)
+    current = unseal(hub.settings, row.id, row.secrets)
     if config is not None:
-        row.config = validate_config(row.kind, config).model_dump(mode="json", by_alias=True)
+        parsed = validate_config(row.kind, config)
+        await check_destinations(hub.settings, parsed)
+        before = validate_config(row.kind, row.config).credential_origins()
+        after = parsed.credential_origins()
+        if after != before:
+            if audit is not None:
+                audit["origins_changed"] = {
+                    "from": sorted(f"{s}://{h}:{p}" for s, h, p in before),
+                    "to": sorted(f"{s}://{h}:{p}" for s, h, p in after),
+                }
+            given = set(secrets.names()) if secrets is not None else set()
+            if not set(current.names()) <= given:
+                missing = ", ".join(sorted(set(current.names()) - given))
+                raise Conflict(
+                    "Địa chỉ nhận thông tin xác thực của connector thay đổi; hãy gửi lại bí "
+                    f"mật ({missing}) trong cùng yêu cầu: bí mật cũ không đi theo sang máy "
+                    "chủ mới.",
+                    "The connector's credentials would go to a new origin; send the secrets "
+                    f"({missing}) again in the same request: stored secrets never follow a "
+                    "connector to a new host.",
+                )
+            current = Secrets()  # nothing of the old origin's secrets is kept
+        row.config = parsed.model_dump(mode="json", by_alias=True)
     if secrets is not None:
-        current = unseal(hub.settings, row.id, row.secrets)
-        merged = Secrets.model_validate(
-            {**{n: getattr(current, n).get_secret_value() for n in current.names()},
-             **{n: getattr(secrets, n).get_secret_value() for n in secrets.names()}}
-        )
+        merged = Secrets.model_validate({**_secrets_dict(current), **_secrets_dict(secrets)})
         row.secrets = seal(hub.settings, row.id, merged)
     if name is not None:
         row.name = name

@@ -10,7 +10,6 @@ behaviour.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -27,8 +26,10 @@ import schemas
 from auth import _policy as policy
 from auth._admins import admin_action
 from connectors._config import check_outbound_url
+from connectors._errors import DestinationRefused
+from connectors._outbound import OutboundPolicy, OutboundRefused, origin_of
 from connectors._secretbox import seal_secret
-from hub import Hub, InvalidInput, NotFound, Principal
+from hub import Conflict, Hub, InvalidInput, NotFound, Principal
 from hub._db import CHANGE_FEED_LOCK
 from hub._tables import HubLock, utcnow
 from hub._tables_delivery import DeadLetter, DeliveryAttempt, Subscription
@@ -95,8 +96,9 @@ def _allow_http(hub: Hub) -> bool:
 
 async def _check_url(hub: Hub, url: str, field: str) -> str:
     """An endpoint the hub may POST to: http(s) (https only in production unless allowed),
-    no credentials in it, and not on a network connectors may never reach (the SSRF guard of
-    the pull connectors, ``check_outbound_url``: link-local/cloud metadata, multicast...)."""
+    no credentials, query or fragment in it, and an address the outbound guard accepts
+    (``connectors._outbound``: public addresses and the hub's own allow-list only; checked
+    again at every connection)."""
     parts = urlsplit(url)
     schemes = ("https", "http") if _allow_http(hub) else ("https",)
     if parts.scheme not in schemes or not parts.hostname:
@@ -110,15 +112,23 @@ async def _check_url(hub: Hub, url: str, field: str) -> str:
             f"{field}: credentials do not belong in the URL.",
         )
     try:
-        # Resolves the name (blocking): off the event loop.
-        await asyncio.to_thread(check_outbound_url, url)
+        check_outbound_url(url)
     except ValueError as exc:
-        raise InvalidInput(
-            f"{field}: hub không được gửi tới địa chỉ này (link-local như dịch vụ metadata "
-            "của máy chủ đám mây, multicast, không xác định, hoặc có query/fragment).",
-            f"{field}: {exc}.",
-        ) from None
+        raise InvalidInput(f"{field}: URL không hợp lệ (query, fragment hoặc cổng).",
+                           f"{field}: {exc}.") from None
+    try:
+        await OutboundPolicy.from_settings(hub.settings).check_url(url)
+    except OutboundRefused as exc:
+        raise DestinationRefused(f"{field}: {exc.message_vi}", f"{field}: {exc.message_en}"
+                               ) from None
     return url
+
+
+def _origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    scheme, host, port = origin_of(url)
+    return f"{scheme}://{host}:{port}"
 
 
 async def _check_filters(
@@ -310,11 +320,28 @@ async def update_subscription(
     secret = changes.pop("secret", None)
     if secret is not None:
         _check_secret(secret)
+    details: dict[str, Any] = {
+        "fields": sorted([*changes, *(["secret"] if secret else [])])}
     async with admin_action(hub, principal, "admin.subscriptions.update",
                             target=f"subscription/{subscription_id}", agency=agency,
-                            details={"fields": sorted([*changes, *(["secret"] if secret else [])])}
-                            ) as tx:
+                            details=details) as tx:
         row = await _owned(tx, principal, subscription_id, lock=True)
+        # The secret is bound to where it goes (the endpoint, the token URL): a new origin
+        # for either demands it again, so a stored secret never follows to a new host.
+        moved = {
+            name: {"from": _origin(getattr(row, name)), "to": _origin(changes[name])}
+            for name in ("endpoint_url", "token_url")
+            if name in changes and _origin(changes[name]) != _origin(getattr(row, name))
+        }
+        if moved:
+            details["origins_changed"] = moved
+            if secret is None:
+                raise Conflict(
+                    "Địa chỉ nhận của đăng ký thay đổi sang máy chủ khác; hãy gửi lại secret "
+                    "trong cùng yêu cầu: bí mật cũ không đi theo sang máy chủ mới.",
+                    "The subscription would send to another origin; send the secret again "
+                    "in the same request: a stored secret never follows to a new host.",
+                )
         for key in ("record_types", "owner_agencies", "themes"):
             if key in changes:
                 changes[key] = _listed(changes[key])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -190,8 +191,13 @@ def _free_port(preferred: int) -> int:
 
 def start_demo_simulator(settings: Settings, *, port: int = 8100) -> tuple[Any, list[str]]:
     """Start the simulator as a child process and point the demo connector at it (created
-    or updated), due at once. Returns the process and lines to print."""
+    or updated), due at once. The outbound guard is told to allow exactly the simulator's
+    address and port (``RIGHTSHUB_OUTBOUND_ALLOW`` for the server this process starts).
+    Returns the process and lines to print."""
     port = _free_port(port)
+    allowed = [*settings.outbound_allow, f"127.0.0.1:{port}"]
+    os.environ["RIGHTSHUB_OUTBOUND_ALLOW"] = ",".join(allowed)
+    settings = settings.model_copy(update={"outbound_allow": allowed})
     exe = str(Path(sys.executable).with_name("rightshub"))
     log_path = Path("var/simulator.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +219,8 @@ def start_demo_simulator(settings: Settings, *, port: int = 8100) -> tuple[Any, 
         f"  Agency simulator (Tuyên Quang, 300 records, 5 % faults): {base}/api/an-pham",
         f"  Demo connector {DEMO_CONNECTOR} pulls it every 60 s into agency {DEMO_AGENCY}; "
         f"runs: GET /v1/admin/connectors/{DEMO_CONNECTOR}/runs",
+        f"  Outbound guard: public addresses and {', '.join(allowed)} "
+        "(RIGHTSHUB_OUTBOUND_ALLOW)",
     ]
 
 

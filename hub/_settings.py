@@ -138,6 +138,18 @@ class Settings(BaseSettings):
     # CORS is closed unless origins are listed (JSON list or comma-separated in the env).
     cors_origins: Annotated[list[str], NoDecode] = []
 
+    # The outbound guard (connectors/_outbound.py) that every call out goes through (pull
+    # connectors, hub feeds, deliveries, token calls, OIDC discovery) refuses every address
+    # that is not public (loopback, private, link-local, CGNAT, multicast, reserved...) after
+    # resolving the name, in every environment. ``outbound_allow`` adds what may be reached
+    # anyway: CIDRs (any port) or host:port, comma-separated. Only the hub's own configuration
+    # sets it, never an agency admin. Answers are capped: a page of a pull, a token answer, a
+    # subscriber's answer to a delivery.
+    outbound_allow: Annotated[list[str], NoDecode] = []
+    outbound_max_page_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    outbound_max_token_bytes: int = Field(default=64 * 1024, ge=1024)
+    outbound_max_delivery_answer_bytes: int = Field(default=64 * 1024, ge=1024)
+
     # Pull connectors (connectors/). Their secrets (client secrets, private keys, API keys) are
     # encrypted at rest with a key derived from ``connector_secret_key``, or from the secret key
     # when unset. The worker runs inside ``rightshub serve`` when ``worker_in_process`` is on
@@ -201,7 +213,7 @@ class Settings(BaseSettings):
             return [o.strip() for o in text.split(",") if o.strip()]
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "outbound_allow", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> object:
         if isinstance(value, str):
@@ -219,6 +231,19 @@ class Settings(BaseSettings):
         for item in value:
             ipaddress.ip_network(item, strict=False)  # raises ValueError on a bad address
         return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _outbound_allow(cls, value: list[str]) -> list[str]:
+        import ipaddress
+        import re
+
+        for item in value:
+            text = item.strip()
+            if re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):\d{1,5}", text):
+                continue  # host:port (checked in full by the guard)
+            ipaddress.ip_network(text, strict=False)  # raises ValueError on a bad CIDR
+        return [item.strip() for item in value]
 
     @field_validator("rate_limit_client", "rate_limit_ip")
     @classmethod

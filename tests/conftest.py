@@ -120,6 +120,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_client": "100000/minute",
         "rate_limit_ip": "100000/minute",
         "rate_limit_storage": "memory://",
+        # Test systems (simulators, subscribers) listen on loopback only; the guard's own
+        # tests (tests/security/test_outbound*.py) set their own allow-lists.
+        "outbound_allow": ["127.0.0.0/8", "::1/128"],
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

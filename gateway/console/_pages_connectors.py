@@ -147,13 +147,14 @@ async def connector_update(connector_id: str, request: Request, user: User,
     agency = await _agency_of(hub, user, connector_id)
     name = form.text("name", required=True, label="tên")
     config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
+    details: dict[str, Any] = {"fields": ["config", "enabled", "name", "schedule_seconds",
+                                          *(["secrets"] if secrets else [])]}
     async with admin_action(hub, user.principal, "admin.connectors.update",
                             target=f"connector/{connector_id}", agency=agency,
-                            details={"fields": ["config", "enabled", "name", "schedule_seconds",
-                                                *(["secrets"] if secrets else [])]}) as tx:
+                            details=details) as tx:
         await connectors.update_connector(hub, tx, connector_id, name=name, config=config,
                                           secrets=secrets, schedule_seconds=schedule,
-                                          enabled=form.flag("enabled"))
+                                          enabled=form.flag("enabled"), audit=details)
     return RedirectResponse(f"/console/connectors/{connector_id}?done=saved", status_code=303)
 
 

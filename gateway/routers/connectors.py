@@ -177,13 +177,14 @@ async def connector_update(
     connector_id: ConnectorId, body: ConnectorUpdate, principal: Admin, hub: HubDep
 ) -> JSON:
     agency = await _agency_of(hub, principal, connector_id)
+    details: dict[str, Any] = {"fields": sorted(body.model_fields_set)}
     async with admin_action(hub, principal, "admin.connectors.update",
                             target=f"connector/{connector_id}", agency=agency,
-                            details={"fields": sorted(body.model_fields_set)}) as tx:
+                            details=details) as tx:
         info = await connectors.update_connector(
             hub, tx, connector_id, name=body.name, config=body.config,
             secrets=body.secrets.unwrap() if body.secrets else None,
-            schedule_seconds=body.schedule_seconds, enabled=body.enabled,
+            schedule_seconds=body.schedule_seconds, enabled=body.enabled, audit=details,
         )
     return JSON(info.as_dict())
 

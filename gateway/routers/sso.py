@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
+import connectors
 from auth._admins import sso_login, start_session
 from auth._secrets import load_secret_key
 from gateway._json import JSON
@@ -62,7 +63,15 @@ def sso_router(settings: Settings) -> APIRouter:
         client_id=settings.oidc_client_id,
         client_secret=settings.oidc_client_secret.get_secret_value(),
         server_metadata_url=f"{issuer}/.well-known/openid-configuration",
-        client_kwargs={"scope": settings.oidc_scopes},
+        # Discovery, the JWKS and the token call go through the outbound guard like every
+        # other call out (the IdP's address must be public or in RIGHTSHUB_OUTBOUND_ALLOW).
+        client_kwargs={
+            "scope": settings.oidc_scopes,
+            "transport": connectors.guarded_transport(
+                connectors.OutboundPolicy.from_settings(settings),
+                max_bytes=settings.outbound_max_token_bytes, shared=True),
+            "follow_redirects": False, "trust_env": False,
+        },
     )
     router = APIRouter(tags=["Console"], include_in_schema=True)
 
@@ -71,7 +80,12 @@ def sso_router(settings: Settings) -> APIRouter:
     async def sso_login_start(request: Request) -> Response:
         client: Any = oauth.create_client("idp")
         redirect_uri = settings.base_url + CALLBACK_PATH
-        response: Response = await client.authorize_redirect(request, redirect_uri)
+        try:
+            response: Response = await client.authorize_redirect(request, redirect_uri)
+        except (httpx.HTTPError, connectors.ConnectorError) as exc:  # discovery failed
+            log.warning("sso_idp_unreachable", error_type=type(exc).__name__)
+            raise Unavailable("Không kết nối được nhà cung cấp định danh.",
+                              "The identity provider is unreachable.") from None
         return response
 
     @router.get(CALLBACK_PATH, summary="OIDC callback: an admin token for the mapped account "
@@ -80,7 +94,7 @@ def sso_router(settings: Settings) -> APIRouter:
         client: Any = oauth.create_client("idp")
         try:
             token = await client.authorize_access_token(request)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, connectors.ConnectorError) as exc:
             log.warning("sso_idp_unreachable", error_type=type(exc).__name__)
             raise Unavailable("Không kết nối được nhà cung cấp định danh.",
                               "The identity provider is unreachable.") from None

@@ -102,7 +102,6 @@ async def test_agency_admins_see_only_their_own(
 
 
 BAD = [
-    ({"base_url": "http://169.254.169.254/latest"}, "base_url"),
     ({"base_url": "file:///etc/passwd"}, "base_url"),
     ({"base_url": "http://user:pw@agency.test"}, "base_url"),
     ({"streams": []}, "streams"),
@@ -119,6 +118,12 @@ async def test_bad_definitions_are_refused(
         response = await client.post("/v1/admin/connectors", headers=tokens["hub"], json=body)
         assert_problem(response, 400)
         assert where in response.json()["detail"], (change, response.json())
+    # Where it points is the outbound guard's: 422, naming the address and the reason.
+    body = _body(sim)
+    body["config"]["base_url"] = "http://169.254.169.254/latest"
+    refused = assert_problem(
+        await client.post("/v1/admin/connectors", headers=tokens["hub"], json=body), 422)
+    assert "169.254.169.254" in refused["detail_en"] and "link-local" in refused["detail_en"]
 
 
 async def test_a_bad_mapping_is_refused(

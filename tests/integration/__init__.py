@@ -36,6 +36,8 @@ def child_env(**settings: str) -> dict[str, str]:
     (``database_url="..."`` becomes ``RIGHTSHUB_DATABASE_URL``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIGHTSHUB_")}
     env.update(PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1", COLUMNS="400", NO_COLOR="1")
+    # Loopback test systems, as make_settings allows; outbound_allow="" says none.
+    settings = {"outbound_allow": "127.0.0.0/8,::1/128", **settings}
     env.update({f"RIGHTSHUB_{k.upper()}": v for k, v in settings.items()})
     return env
 
