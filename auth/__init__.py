@@ -16,6 +16,12 @@ from auth._apikeys import (
     rotate_api_key,
     verify_api_key,
 )
+from auth._audit_checkpoint import (
+    CHECKPOINT_TYPE,
+    create_audit_checkpoint,
+    read_audit_checkpoint,
+    verify_audit_checkpoint,
+)
 from auth._authority import Authority, authority
 from auth._clients import (
     AUTH_METHODS,
@@ -47,6 +53,7 @@ __all__ = [
     "ALLOWED_ALGORITHMS",
     "API_KEY_PREFIX",
     "AUTH_METHODS",
+    "CHECKPOINT_TYPE",
     "CLIENT_SCOPES",
     "DEFAULT_SCOPES",
     "JWKS_PATH",
@@ -62,6 +69,7 @@ __all__ = [
     "authority",
     "check_jwks",
     "create_api_key",
+    "create_audit_checkpoint",
     "create_client",
     "get_client",
     "issue_access_token",
@@ -71,6 +79,7 @@ __all__ = [
     "load_secret_key",
     "looks_like_api_key",
     "looks_like_jwt",
+    "read_audit_checkpoint",
     "revoke_api_key",
     "rotate_api_key",
     "rotate_client_secret",
@@ -82,4 +91,5 @@ __all__ = [
     "token_endpoint_url",
     "verify_access_token",
     "verify_api_key",
+    "verify_audit_checkpoint",
 ]

@@ -50,6 +50,9 @@ def _import(data: dict[str, Any]) -> Key:
     return ECKey.import_key(data) if data.get("kty") == "EC" else RSAKey.import_key(data)
 
 
+import_public_key = _import
+
+
 def retention(settings: Settings) -> timedelta:
     """How long a retired key stays published and accepted."""
     return timedelta(seconds=settings.access_token_ttl_seconds + 5 * KEY_CACHE_SECONDS)
@@ -154,3 +157,13 @@ class KeyRing:
     def forget(self) -> None:
         """Reload on next use (after a rotation in this process)."""
         self._loaded_at = float("-inf")
+
+
+async def stored_public_key(db: Database, kid: str) -> tuple[Key, str] | None:
+    """The public key and algorithm of ``kid``, retired or not (a signed audit checkpoint
+    outlives the JWKS's retention of the key that signed it)."""
+    async with db.session() as session:
+        row = await session.get(SigningKey, kid)
+    if row is None:
+        return None
+    return _import(dict(row.public_jwk)), row.algorithm

@@ -1,9 +1,8 @@
 """The hub's secret key: HMAC-SHA256 of client secrets and API keys, and the AES-GCM key that
 encrypts token-signing keys at rest.
 
-``RIGHTSHUB_SECRET_KEY`` in production (the settings refuse to load without it). Elsewhere an
-unset key is generated once and kept in ``secret-key`` next to the SQLite database (``var/``
-for PostgreSQL), so the CLI and the server of one installation share it.
+The key itself is loaded by ``hub`` (:func:`hub.load_secret_key`: ``RIGHTSHUB_SECRET_KEY``, or
+a generated file outside production), which also derives the audit chain's key from it.
 """
 
 from __future__ import annotations
@@ -13,39 +12,15 @@ import hashlib
 import hmac
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub import Settings
+from hub import Settings, load_secret_key, secret_key_path
 
 _ENCRYPTION_CONTEXT = b"rightshub signing-key encryption v1"
 _HASH_CONTEXT = b"rightshub secret hash v1"
 
-
-def secret_key_path(settings: Settings) -> Path:
-    path = settings.sqlite_path
-    return (path.parent if path is not None else Path("var")) / "secret-key"
-
-
-def load_secret_key(settings: Settings) -> bytes:
-    """The secret key's bytes: the setting, or the generated file outside production."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    if settings.environment == "production":  # the settings validator stops this earlier
-        raise RuntimeError("RIGHTSHUB_SECRET_KEY is required in production")
-    path = secret_key_path(settings)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once agree on whichever file was written first.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+__all__ = ["SecretBox", "load_secret_key", "new_secret", "secret_key_path"]
 
 
 class SecretBox:

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import auth
 import schemas
 from gateway._cli_admins import ensure_demo_admin
 from gateway._cli_admins import register as register_admin_commands
@@ -39,6 +40,7 @@ register_admin_commands(app)  # admins
 register_archive_commands(app)  # archive verify, clean
 register_connector_commands(app)  # worker, simulate-agency, connectors
 console = Console(soft_wrap=True)
+err_console = Console(soft_wrap=True, stderr=True)
 
 DEMO_AGENCY = "G16"
 DEMO_CLIENT = "demo-g16"
@@ -227,24 +229,105 @@ def import_file(
     raise typer.Exit(1 if summary.rejected else 0)
 
 
-async def _verify_audit(settings: Settings) -> AuditReport:
+async def _verify_audit(
+    settings: Settings, checkpoint: str | None = None, jwks: dict[str, Any] | None = None
+) -> AuditReport:
     hub = Hub(settings)
     try:
+        if checkpoint is not None:
+            return await auth.verify_audit_checkpoint(hub, checkpoint, jwks=jwks)
         async with hub.db.session() as session:
             return await verify_audit(session)
     finally:
         await hub.close()
 
 
+def _read_text(path: Path, what_vi: str, what_en: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        console.print(f"[red]Không đọc được {what_vi} / cannot read the {what_en}:[/red] "
+                      f"{path}: {exc}")
+        raise typer.Exit(2) from None
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the whole audit chain; exit 1 naming the first changed, removed or missing entry."""
-    report = asyncio.run(_verify_audit(_settings()))
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", dir_okay=False,
+            help="A file written by `rightshub audit checkpoint`: its signature is checked, "
+                 "and the entry it names must still end in its hash",
+        ),
+    ] = None,
+    jwks: Annotated[
+        Path | None,
+        typer.Option(
+            "--jwks", dir_okay=False,
+            help="Check the checkpoint's signature against this JWKS file (kept with the "
+                 "checkpoint) instead of the signing keys in the database",
+        ),
+    ] = None,
+) -> None:
+    """Walk the whole audit chain; exit 1 naming the first changed, removed or missing entry.
+    With --checkpoint, also a rewrite or truncation made after that checkpoint."""
+    token = _read_text(checkpoint, "tệp điểm neo", "checkpoint file") if checkpoint else None
+    key_set: dict[str, Any] | None = None
+    if jwks is not None:
+        if token is None:
+            raise typer.BadParameter("--jwks goes with --checkpoint", param_hint="--jwks")
+        try:
+            key_set = json.loads(_read_text(jwks, "tệp JWKS", "JWKS file"))
+        except ValueError:
+            console.print("[red]Tệp JWKS không phải JSON / the JWKS file is not JSON[/red]")
+            raise typer.Exit(2) from None
+        if not isinstance(key_set, dict):
+            console.print("[red]Tệp JWKS không hợp lệ / the JWKS file is not a key set[/red]")
+            raise typer.Exit(2)
+    try:
+        report = asyncio.run(_verify_audit(_settings(), token, key_set))
+    except HubError as exc:
+        console.print(f"[red]FAILED[/red] {exc.detail_vi}\n{exc.detail_en}")
+        raise typer.Exit(1) from None
     if report.ok:
         console.print(f"[green]OK[/green] {report.summary()}")
         raise typer.Exit(0)
     console.print(f"[red]FAILED[/red] {report.summary()}")
     raise typer.Exit(1)
+
+
+async def _checkpoint(settings: Settings) -> tuple[AuditReport, str | None]:
+    hub = Hub(settings)
+    try:
+        return await auth.create_audit_checkpoint(hub)
+    finally:
+        await hub.close()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", dir_okay=False,
+                     help="Write the checkpoint to this file (default: standard output)"),
+    ] = None,
+) -> None:
+    """Verify the chain and print its head signed by the hub's signing key (a compact JWS),
+    to keep outside the database; `audit verify --checkpoint FILE` checks against it."""
+    report, token = asyncio.run(_checkpoint(_settings()))
+    if token is None:
+        err_console.print(f"[red]FAILED[/red] không ký điểm neo cho một chuỗi hỏng / "
+                          f"no checkpoint of a broken chain\n{report.summary()}")
+        raise typer.Exit(1)
+    if out is None:
+        typer.echo(token)
+    else:
+        out.write_text(token + "\n", encoding="utf-8")
+    err_console.print(
+        f"Điểm neo / checkpoint: seq {report.head_seq}, {report.entries} mục / entries, "
+        f"hash {report.head_hash}" + (f" -> {out}" if out else "")
+    )
 
 
 @app.command("export-contracts")

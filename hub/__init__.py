@@ -11,10 +11,11 @@ from hub._archive import (
     verify_archive,
 )
 from hub._archive_db import FileInfo, current_file_lists, file_lists_at
-from hub._audit import AuditReport
+from hub._audit import AuditAnchor, AuditReport
 from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
+from hub._audit import verify_locked as verify_audit_locked
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
@@ -46,6 +47,7 @@ from hub._query import (
     search_tiers,
 )
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
+from hub._secret_key import derive_key, load_secret_key, secret_key_path
 from hub._settings import DevPrincipal, Settings
 from hub._stats import Bucket, dashboard_counts
 from hub._summary import (
@@ -63,6 +65,7 @@ __all__ = [
     "Agency",
     "AgencyGraph",
     "AgencySuccession",
+    "AuditAnchor",
     "AuditReport",
     "Bucket",
     "Catalog",
@@ -105,6 +108,7 @@ __all__ = [
     "dashboard_counts",
     "decode_cursor",
     "decode_json",
+    "derive_key",
     "encode_cursor",
     "envelope",
     "etag_for",
@@ -116,12 +120,15 @@ __all__ = [
     "list_records",
     "load_agency_graph",
     "load_registry_seed",
+    "load_secret_key",
     "request_hash",
     "search_tiers",
+    "secret_key_path",
     "seed_registry",
     "seed_vocabularies",
     "unarchived_state_funded",
     "verify_archive",
     "verify_audit",
+    "verify_audit_locked",
     "withdrawal_of",
 ]

@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hub._phrase import register_sqlite_functions
+from hub._secret_key import audit_key
 from hub._settings import Settings
 from hub._tables import HubLock
 
 CHANGE_FEED_LOCK = "change_feed"
+# Session.info key naming the Database that made the session (the audit writer finds its key).
+DATABASE_INFO = "rightshub.database"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -147,7 +150,10 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={DATABASE_INFO: self}
+        )
+        self._audit_key: bytes | None = None
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
         self._analyzing = False
@@ -178,6 +184,13 @@ class Database:
             self._inserted_since_analyze -= counted
         finally:
             self._analyzing = False
+
+    @property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key (derived from the secret key on first use)."""
+        if self._audit_key is None:
+            self._audit_key = audit_key(self.settings)
+        return self._audit_key
 
     @property
     def dialect(self) -> str:

@@ -348,9 +348,10 @@ class UsedAssertion(Base):
 
 
 class AuditEntry(Base):
-    """The append-only audit log. Each entry carries the hash of the previous one, and the
-    head (last seq and hash) is kept in ``hub_locks``, so a changed, removed or truncated entry
-    breaks the chain that ``rightshub audit verify`` walks."""
+    """The append-only audit log. Each entry carries the hash of the previous one (keyed: an
+    HMAC under a key derived from the secret key), and the head (last seq and hash) is kept in
+    ``hub_locks``, so a changed, removed or truncated entry breaks the chain that ``rightshub
+    audit verify`` walks; a signed checkpoint kept elsewhere anchors it (``--checkpoint``)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_agency_seq", "agency", "seq"),)
@@ -367,6 +368,9 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     entry_hash: Mapped[str] = mapped_column(sa.String(64))
+    # 1: sha256(prev_hash + entry), entries written before migration 0011; 2: HMAC-SHA256
+    # under the audit key derived from the secret key (hub/_audit.py).
+    chain_version: Mapped[int] = mapped_column(sa.SmallInteger)
 
 
 # Tables of later capabilities live in their own modules; importing them here registers them

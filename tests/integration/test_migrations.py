@@ -84,4 +84,4 @@ def test_upgrade_downgrade_upgrade(fresh_database: str) -> None:
             ).all()
     finally:
         engine.dispose()
-    assert [tuple(row) for row in locks] == [("audit", 0), ("change_feed", 0)]
+    assert [tuple(row) for row in locks] == [("audit", 0), ("audit_v1", 0), ("change_feed", 0)]
