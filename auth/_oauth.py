@@ -115,6 +115,10 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return self.active and self._box.verify(client_secret, self._secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        # Authlib asks only after the credentials of ``method`` were verified: a mismatch here
+        # is a client that proved itself with a method it is not registered for.
+        if self.active and endpoint == "token" and method != self.auth_method and method != "none":
+            _CONTEXT.get().wrong_method = (method, self.auth_method)
         return self.active and endpoint == "token" and method == self.auth_method
 
     def check_response_type(self, response_type: str) -> bool:
@@ -130,6 +134,7 @@ class _Context:
     used_jtis: set[tuple[str, str]]
     accepted_jti: tuple[str, str, datetime] | None = None
     granted: dict[str, Any] = field(default_factory=dict)
+    wrong_method: tuple[str, str] | None = None  # (used, registered)
 
 
 _CONTEXT: ContextVar[_Context] = ContextVar("rightshub_oauth_context")
@@ -345,6 +350,8 @@ async def token_endpoint(hub: Hub, request: Request) -> Response:
     finally:
         _CONTEXT.reset(reset)
 
+    if response.status_code in (400, 401):
+        response = _explained(server, response, context)
     if response.status_code == 200 and context.accepted_jti is not None:
         client_id, accepted, expires = context.accepted_jti
         try:
@@ -360,6 +367,45 @@ async def token_endpoint(hub: Hub, request: Request) -> Response:
         log.info("token_request_refused", status=response.status_code,
                  client_ids=sorted(ids)[:3])
     return response
+
+
+def _explained(server: _Server, response: Response, context: _Context) -> Response:
+    """``invalid_client`` (RFC 6749 §5.2) says which failure it was: credentials that did not
+    verify, or verified credentials of a method the client is not registered for (told only
+    to a caller that proved it holds them). Both languages: ``error_description`` (ASCII, as
+    the RFC requires) and ``error_description_vi``."""
+    try:
+        body = orjson.loads(bytes(response.body))
+    except orjson.JSONDecodeError:
+        return response
+    if not isinstance(body, dict) or body.get("error") != "invalid_client":
+        return response
+    if context.wrong_method is not None:
+        used, registered = context.wrong_method
+        body["error_description"] = (
+            f"The client is registered for {registered} authentication, not {used}.")
+        body["error_description_vi"] = (
+            f"Client này đăng ký xác thực bằng {registered}, không phải {used}.")
+    else:
+        described = str(body.get("error_description") or "")
+        # An unknown client and a wrong secret read the same: no probing for client ids.
+        if not described or described.startswith(("The client cannot authenticate",
+                                                   "The client does not exist")):
+            body["error_description"] = (
+                "Client authentication failed: unknown client or wrong credentials.")
+        body["error_description_vi"] = _VI_DESCRIPTIONS.get(
+            str(body["error_description"]),
+            "Xác thực client không thành công: client không tồn tại hoặc thông tin xác thực "
+            "sai.")
+    return server.handle_response(response.status_code, body, [
+        (k, v) for k, v in response.headers.items()
+        if k.lower() not in ("content-length", "content-type", "cache-control", "pragma")])
+
+
+_VI_DESCRIPTIONS = {
+    "JWT ID is used before.": "Assertion (jti) này đã được dùng.",
+    "The assertion's iat is in the future.": "Thời điểm iat của assertion ở tương lai.",
+}
 
 
 async def _purge_expired(auth: Authority, session: Any) -> None:

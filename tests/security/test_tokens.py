@@ -80,6 +80,18 @@ async def test_token_endpoint_errors_follow_rfc6749(
         "grant_type": "client_credentials", "client_id": cid,
         "client_secret": created.client_secret})
     assert post.status_code in (400, 401) and post.json()["error"] == "invalid_client"
+    # Distinct descriptions: wrong credentials, or right ones by a method not registered
+    # (told only to a caller that proved it holds the secret), in both languages.
+    assert "wrong credentials" in wrong.json()["error_description"]
+    assert unknown.json()["error_description"] == wrong.json()["error_description"]
+    assert post.json()["error_description"] == (
+        "The client is registered for client_secret_basic authentication, "
+        "not client_secret_post.")
+    assert "client_secret_basic" in post.json()["error_description_vi"]
+    assert "sai" in wrong.json()["error_description_vi"]
+    guess = await client.post(auth.TOKEN_PATH, data={
+        "grant_type": "client_credentials", "client_id": cid, "client_secret": "guess"})
+    assert "registered for" not in guess.json()["error_description"]
     for body in (wrong, unknown, grant, scope, post):
         assert created.client_secret not in body.text
 
