@@ -85,6 +85,7 @@ class RunContext:
         ("pages", "fetched", "created", "updated", "unchanged", "deleted", "rejected",
          "retries", "shifts", "missing", "stale", "gone"), 0))
     errors: list[dict[str, Any]] = field(default_factory=list)
+    errors_total: int = 0  # all of them; ``errors`` keeps the first MAX_RUN_ERRORS
 
     def note_retry(self, exc: BaseException) -> None:
         self.counts["retries"] += 1
@@ -92,6 +93,7 @@ class RunContext:
                  detail=str(exc)[:200])
 
     def note_error(self, entry: dict[str, Any]) -> None:
+        self.errors_total += 1
         if len(self.errors) < MAX_RUN_ERRORS:
             self.errors.append(entry)
 
@@ -110,7 +112,7 @@ class RunContext:
     async def save_counts(self, session: AsyncSession) -> None:
         await session.execute(
             sa.update(ConnectorRun).where(ConnectorRun.id == self.run_id)
-            .values(**self.counts, errors=list(self.errors))
+            .values(**self.counts, errors=list(self.errors), errors_total=self.errors_total)
         )
 
     async def ingest(
@@ -261,11 +263,16 @@ async def run_hub_feed(ctx: RunContext, client: httpx.AsyncClient) -> None:
 
 async def start_run(
     hub: Hub, connector_id: str, *, owner: str | None, trigger: str, full: bool,
-    kind: str = "pull",
+    kind: str = "pull", requested_by: str | None = None,
 ) -> str:
-    """Record a new run (and mark runs a dead worker left "running" as interrupted)."""
+    """Record a new run (and mark runs a dead worker left "running" as interrupted). A run
+    an admin asked for (``run_requested_by`` on the connector) is "manual", by them."""
     run_id = str(uuid.uuid4())
     async with hub.db.transaction() as session:
+        row = await session.get(Connector, connector_id)
+        if row is not None and row.run_requested_by is not None and kind == "pull":
+            trigger, requested_by = "manual", requested_by or row.run_requested_by
+            row.run_requested_by = None
         await session.execute(
             sa.update(ConnectorRun)
             .where(ConnectorRun.connector_id == connector_id, ConnectorRun.status == "running")
@@ -273,6 +280,7 @@ async def start_run(
         )
         session.add(ConnectorRun(
             id=run_id, connector_id=connector_id, worker=owner, trigger=trigger, kind=kind,
+            requested_by=requested_by, errors_total=0,
             full_refresh=full, status="running", started_at=utcnow(), pages=0, fetched=0,
             created=0, updated=0, unchanged=0, deleted=0, rejected=0, retries=0, shifts=0,
             missing=0, stale=0, gone=0, errors=[],
@@ -288,12 +296,14 @@ async def execute(
     trigger: str = "manual",
     full: bool | None = None,
     lease_seconds: float = 60.0,
+    requested_by: str | None = None,
 ) -> dict[str, Any]:
     """Run the connector once, record the run, and return its record (as ``run_info``)."""
     async with hub.db.session() as session:
         row = await get_row(session, connector_id)
         full = row.full_refresh_requested if full is None else full
-    run_id = await start_run(hub, connector_id, owner=owner, trigger=trigger, full=full)
+    run_id = await start_run(hub, connector_id, owner=owner, trigger=trigger, full=full,
+                             requested_by=requested_by)
     started = time.monotonic()
     status, error = "succeeded", None
     ctx: RunContext | None = None
@@ -334,12 +344,15 @@ async def finish_run(
     """Record how the run ended; ``schedule``: and what it means for the connector's next
     run and circuit breaker (a reconciliation changes neither)."""
     errors = list(ctx.errors) if ctx is not None else []
-    if error is not None:
+    total = ctx.errors_total if ctx is not None else 0
+    if error is not None:  # the error that ended the run is always kept, after the cap
         errors.append({"source_id": None, "path": None, "code": "run_failed", **error})
+        total += 1
     now = utcnow()
     async with hub.db.transaction() as session:
         values: dict[str, Any] = {"status": status, "finished_at": now,
-                                  "duration_ms": duration_ms, "errors": errors}
+                                  "duration_ms": duration_ms, "errors": errors,
+                                  "errors_total": total}
         if ctx is not None:
             values["retries"] = ctx.counts["retries"]
         await session.execute(
@@ -396,7 +409,7 @@ def _run_dict(run: ConnectorRun) -> dict[str, Any]:
         "id", "connector_id", "worker", "trigger", "kind", "full_refresh", "status",
         "started_at", "finished_at", "duration_ms", "pages", "fetched", "created", "updated",
         "unchanged", "deleted", "rejected", "retries", "shifts", "missing", "stale", "gone",
-        "errors")}
+        "errors", "errors_total", "requested_by")}
 
 
 async def list_runs(hub: Hub, connector_id: str, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ import httpx
 
 from connectors._config import HubFeedConfig, RestConfig
 from connectors._http import ConnectorError, OAuth2ClientCredentials, classify, with_retries
-from connectors._mapping import apply_mapping
+from connectors._legacy_text import detect_legacy
+from connectors._mapping import apply_mapping, get_path
 from connectors._outbound import OriginBoundAuth
 from connectors._pages import records_of, request_for
 from connectors._runs import claim_connector, execute, load
@@ -93,10 +94,24 @@ async def preview_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
                 classify(response)
                 return response
 
-            raw = records_of(stream, (await with_retries(config.retry, fetch)).json())
+            first = await with_retries(config.retry, fetch)
+            body = first.json()
+            raw = records_of(stream, body)
             mapped = [apply_mapping(stream.mapping, r, updated_at_from=stream.updated_at_from)
                       for r in raw]
             items = [m.item for m in mapped if m.item is not None]
+            warnings = _legacy_left(items)
+            served = await _served_per_page(client, config, stream, raw, body)
+            if served is not None:
+                warnings.append({
+                    "code": "page_size_above_agency_limit", "page_size":
+                    stream.pagination.page_size, "served": served,
+                    "message_vi": f"Hệ thống cơ quan chỉ trả {served} bản ghi mỗi trang, ít hơn "
+                    f"page_size {stream.pagination.page_size}: hãy đặt page_size = {served}, "
+                    "nếu không lượt chạy sẽ dừng sau trang đầu.",
+                    "message_en": f"The agency serves {served} records a page, fewer than "
+                    f"page_size {stream.pagination.page_size}: set page_size to {served}, or "
+                    "runs stop after the first page."})
             summary = await hub.ingest.ingest(conn.principal(), stream.record_type, items,
                                               dry_run=True)
             assert isinstance(summary, ImportSummary)
@@ -108,8 +123,57 @@ async def preview_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
                 "sample": items[:PREVIEW_EXAMPLES],
                 "would": {k: getattr(summary, k) for k in
                           ("created", "updated", "unchanged", "deleted", "rejected")},
+                "warnings": warnings,
             })
     return {"connector": connector_id, "streams": streams}
+
+
+def _legacy_left(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Text that still reads as VNI or TCVN3 after the mapping (a field without
+    ``"encoding": "auto"``): one warning per field, with how many records and an example."""
+    found: dict[str, list[str]] = {}
+    for item in items:
+        for name, value in item.items():
+            texts = [value] if isinstance(value, str) else (
+                [v for v in value if isinstance(v, str)] if isinstance(value, list) else [])
+            for text in texts:
+                if detect_legacy(text).encoding is not None:
+                    found.setdefault(name, []).append(text)
+                    break
+    return [{"code": "legacy_text_left", "field": name, "records": len(texts),
+             "example": texts[0][:80],
+             "message_vi": f"{len(texts)} bản ghi còn chữ mã cũ (VNI/TCVN3) ở trường {name}: "
+             'dùng "encoding": "auto" (mặc định) trong ánh xạ của trường.',
+             "message_en": f"{len(texts)} records still hold VNI/TCVN3 text in {name}: use "
+             '"encoding": "auto" (the default) in the field\'s mapping.'}
+            for name, texts in sorted(found.items())]
+
+
+async def _served_per_page(client: httpx.AsyncClient, config: RestConfig, stream: Any,
+                           raw: list[dict[str, Any]], body: Any) -> int | None:
+    """How many records the agency really serves a page, when fewer than ``page_size`` (a
+    short first page that is not the last): the total says so, or the second page has
+    records. None when the page size is fine or cannot be told."""
+    p = stream.pagination
+    if p.style not in ("page", "offset") or not raw or len(raw) >= p.page_size:
+        return None
+    if p.total_path and isinstance(body, dict):
+        total = get_path(body, p.total_path)
+        if isinstance(total, int) and not isinstance(total, bool):
+            return len(raw) if total > len(raw) else None
+    token = (p.first_page + 1) if p.style == "page" else len(raw)
+    url, params = request_for(stream, token, None)
+
+    async def fetch() -> httpx.Response:
+        response = await client.get(url, params=params or None)
+        classify(response)
+        return response
+
+    try:
+        more = records_of(stream, (await with_retries(config.retry, fetch)).json())
+    except (ConnectorError, httpx.HTTPError, ValueError):
+        return None
+    return len(raw) if more else None
 
 
 def _quality(fields: Any, mapped: list[Any], summary: ImportSummary) -> list[dict[str, Any]]:

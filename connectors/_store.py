@@ -257,11 +257,14 @@ async def delete_connector(session: AsyncSession, connector_id: str) -> None:
 
 
 async def request_run(
-    hub: Hub, session: AsyncSession, connector_id: str, *, full_refresh: bool = False
+    hub: Hub, session: AsyncSession, connector_id: str, *, full_refresh: bool = False,
+    requested_by: str | None = None,
 ) -> ConnectorInfo:
-    """Make the connector due now (the worker picks it up within a poll interval)."""
+    """Make the connector due now (the worker picks it up within a poll interval); the run
+    is recorded as "manual", by ``requested_by``."""
     row = await get_row(session, connector_id)
     row.next_run_at = utcnow()
+    row.run_requested_by = (requested_by or "admin")[:200]
     row.breaker_open_until = None
     if full_refresh:
         row.full_refresh_requested = True

@@ -95,6 +95,8 @@ def simulate_agency(
     time_format: Annotated[str, typer.Option(
         help='Update times: "iso" or "dd/mm/yyyy HH:MM:SS" (local time)')] = "iso",
     clock_step_ms: Annotated[int, typer.Option(help="Time between two changes")] = 1,
+    max_page_size: Annotated[int, typer.Option(
+        help="The most records a page serves, whatever so_ban_ghi asks")] = 500,
 ) -> None:
     """Serve the reference agency simulator (a provincial system with OAuth2 and faults)."""
     import logging
@@ -107,7 +109,7 @@ def simulate_agency(
         records=records, seed=seed, client_id=client_id, client_secret=client_secret,
         api_key=api_key, token_ttl=token_ttl, tcvn3_share=tcvn3_share,
         public_jwk=json.loads(public_jwk.read_text()) if public_jwk else None,
-        time_format=time_format, clock_step_ms=clock_step_ms,
+        time_format=time_format, clock_step_ms=clock_step_ms, max_page_size=max_page_size,
         faults=Faults(error_rate=error_rate, rate_429=rate_429, drop_rate=drop_rate,
                       latency_ms=latency_ms, retry_after=retry_after, move_rate=move_rate),
     )
@@ -233,7 +235,8 @@ async def _ensure_demo_connector(settings: Settings, base: str) -> None:
             try:
                 await connectors.update_connector(hub, session, DEMO_CONNECTOR, config=config,
                                                   secrets=secrets, enabled=True)
-                await connectors.request_run(hub, session, DEMO_CONNECTOR)
+                await connectors.request_run(hub, session, DEMO_CONNECTOR,
+                                             requested_by="make run")
             except HubError:
                 await connectors.create_connector(
                     hub, session, agency=DEMO_AGENCY, name="Tuyên Quang (mô phỏng)",

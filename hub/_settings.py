@@ -160,7 +160,9 @@ class Settings(BaseSettings):
     worker_id: str | None = None  # default host:pid
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     worker_concurrency: int = Field(default=4, ge=1, le=64)
-    worker_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Short, renewed every third of it while a run goes on (and in every page's transaction,
+    # which fails if the lease was lost): a killed worker's connectors resume within seconds.
+    worker_lease_seconds: float = Field(default=10.0, ge=1, le=3600)
     # ``serve --demo`` (``make run``) starts the reference agency simulator on this port (the
     # next free one when taken).
     demo_simulator_port: int = Field(default=8100, ge=1024, le=65535)

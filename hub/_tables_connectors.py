@@ -45,6 +45,8 @@ class Connector(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    # An admin asked for a run (API or console): the worker records it as "manual", by them.
+    run_requested_by: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class ConnectorRun(Base):
@@ -59,6 +61,7 @@ class ConnectorRun(Base):
     )
     worker: Mapped[str | None] = mapped_column(sa.String(200))
     trigger: Mapped[str] = mapped_column(sa.String(20))  # schedule | manual
+    requested_by: Mapped[str | None] = mapped_column(sa.String(200))  # for a manual run
     # "pull", or "reconcile" (a key-only sweep and its repairs; see connectors._reconcile).
     kind: Mapped[str] = mapped_column(sa.String(20), default="pull", server_default="pull")
     full_refresh: Mapped[bool] = mapped_column(sa.Boolean, default=False)
@@ -73,6 +76,8 @@ class ConnectorRun(Base):
     unchanged: Mapped[int] = mapped_column(sa.Integer, default=0)
     deleted: Mapped[int] = mapped_column(sa.Integer, default=0)
     rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Every error of the run; ``errors`` keeps the first ``MAX_RUN_ERRORS`` of them.
+    errors_total: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     retries: Mapped[int] = mapped_column(sa.Integer, default=0)
     # Shifts of the source met while paging (a full refresh that met one tombstones nothing).
     shifts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")

@@ -307,6 +307,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "conn.trigger": ("Kích hoạt", "Trigger"),
     "conn.fetched": ("Đã nhận", "Fetched"),
     "conn.errors": ("Lỗi", "Errors"),
+    "conn.retries": ("Thử lại", "Retries"),
+    "conn.errors_kept": ("chỉ lưu %s lỗi đầu", "only the first %s are kept"),
     "conn.kind.reconcile": ("Đối soát", "Reconcile"),
     "conn.reconcile": ("Đối soát / dịch chuyển", "Reconcile / shifts"),
     "conn.missing": ("thiếu trong hub", "missing in the hub"),

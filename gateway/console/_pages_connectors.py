@@ -201,5 +201,6 @@ async def connector_run(connector_id: str, request: Request, user: User,
     async with admin_action(hub, user.principal, "admin.connectors.run",
                             target=f"connector/{connector_id}", agency=agency,
                             details={"full_refresh": full}) as tx:
-        await connectors.request_run(hub, tx, connector_id, full_refresh=full)
+        await connectors.request_run(hub, tx, connector_id, full_refresh=full,
+                                     requested_by=user.principal.client_id)
     return RedirectResponse(f"/console/connectors/{connector_id}?done=queued", status_code=303)

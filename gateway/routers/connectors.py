@@ -98,7 +98,10 @@ class RunOut(BaseModel):
     id: str
     connector_id: str
     worker: str | None
-    trigger: str
+    trigger: str = Field(description="schedule, or manual (asked for by an admin: the API, "
+                         "the console or the command line)")
+    requested_by: str | None = Field(default=None,
+                                     description="who asked for a manual run")
     kind: str = Field(description="pull, or reconcile (a key-only sweep and its repairs)")
     full_refresh: bool
     status: str
@@ -117,7 +120,9 @@ class RunOut(BaseModel):
     missing: int = Field(description="reconcile: live at the source, not in the hub")
     stale: int = Field(description="reconcile: newer at the source than in the hub")
     gone: int = Field(description="reconcile: deleted at the source without a tombstone")
-    errors: list[dict[str, Any]]
+    errors: list[dict[str, Any]] = Field(
+        description="the first 50 errors of the run, and the one that ended it")
+    errors_total: int = Field(default=0, description="every error of the run, kept or not")
 
 
 class RunListOut(BaseModel):
@@ -243,7 +248,8 @@ async def connector_run(
                             target=f"connector/{connector_id}", agency=agency,
                             details={"full_refresh": body.full_refresh}) as tx:
         info = await connectors.request_run(hub, tx, connector_id,
-                                            full_refresh=body.full_refresh)
+                                            full_refresh=body.full_refresh,
+                                            requested_by=principal.client_id)
     return JSON(info.as_dict(), status_code=202)
 
 

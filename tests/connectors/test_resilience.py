@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import connectors
-from hub import Hub
+from hub import Hub, Settings
 from hub._tables_connectors import ConnectorRun
 from tests.connectors import (
     SIM_SECRET,
@@ -88,8 +88,11 @@ async def test_a_worker_killed_mid_run_resumes_without_gaps_or_duplicates(
     with running_simulator(tmp_path, "--records", "1500", "--seed", "9",
                            "--latency-ms", "30") as sim:
         cid = await _create(chub, "08", sim_config(sim, page_size=50))
+        # The default lease (renewed every third of it): a restart resumes within seconds.
+        lease = Settings.model_fields["worker_lease_seconds"].default
+        assert lease <= 15
         env = child_env(database_url=database_url, environment="test",
-                        worker_lease_seconds="3", worker_poll_seconds="0.2",
+                        worker_poll_seconds="0.2",
                         secret_key=chub.settings.secret_key.get_secret_value()
                         if chub.settings.secret_key else "", log_json="true")
         if not chub.settings.secret_key:
@@ -104,14 +107,18 @@ async def test_a_worker_killed_mid_run_resumes_without_gaps_or_duplicates(
             else:
                 raise AssertionError((tmp_path / "worker-1.log").read_text())
             os.killpg(first.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
             first.wait(timeout=10)
             killed = (await _runs(chub, cid))[0]
             assert killed.status == "running" and 5 <= killed.pages < 30
             second = _worker(env, tmp_path, "worker-2")
+            resumed_after = None
             try:
                 for _ in range(600):
                     await asyncio.sleep(0.1)
                     runs = await _runs(chub, cid)
+                    if len(runs) == 2 and resumed_after is None:
+                        resumed_after = time.monotonic() - killed_at
                     if len(runs) == 2 and runs[1].status != "running":
                         break
                 else:
@@ -122,6 +129,8 @@ async def test_a_worker_killed_mid_run_resumes_without_gaps_or_duplicates(
         finally:
             if first.poll() is None:
                 os.killpg(first.pid, signal.SIGKILL)
+        # Not sooner than the dead worker's lease (fencing), and not much later.
+        assert resumed_after is not None and resumed_after < lease + 5, resumed_after
         runs = await _runs(chub, cid)
         assert [r.status for r in runs] == ["interrupted", "succeeded"], [
             (r.status, r.errors) for r in runs]
