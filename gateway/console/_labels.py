@@ -15,6 +15,7 @@ An unknown code is shown as it is (an old row, a term added later), never as an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, get_args
 
@@ -24,6 +25,8 @@ import connectors
 import schemas
 from connectors._mapping import DATE_FORMATS
 from gateway.console._i18n import STRINGS
+from hub import InvalidInput
+from hub._archive import ROLES
 
 
 # The vocabulary of each record type's "kind" field (products -> product_kind...).
@@ -62,7 +65,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "visibility": get_args(schemas.Visibility),
     "channel": ("push", "pull", "file", "connector", "graphql", "console"),
     "op": ("upsert", "delete"),
-    "file_role": ("main", "cover", "subtitles", "slides", "transcript"),
+    "file_role": ROLES,
 }
 
 OK_STATES = frozenset({"succeeded", "ok", "delivered", "redelivered"})
@@ -122,3 +125,28 @@ def tagged(text: str, code: object) -> Markup:
     if str(code) == text:
         return escape(text)
     return Markup('<span title="{}">{}</span>').format(str(code), text)
+
+
+def record_type_choices(lang: str = "vi") -> list[tuple[str, str]]:
+    return [(name, record_type_label(name, lang)) for name in schemas.RECORD_TYPES]
+
+
+def refuse(what_vi: str, what_en: str, value: object,
+           options: str | list[tuple[str, str]] | Callable[[str], list[tuple[str, str]]]
+           ) -> InvalidInput:
+    """The error for a code that is not one of ``options`` (an ``ENUMS`` group, or a
+    function of the language giving (code, label) pairs): it lists the valid codes with
+    their words, in each language."""
+
+    def listed(lang: str) -> str:
+        if isinstance(options, str):
+            return valid_codes(choices(options, lang))
+        if callable(options):
+            return valid_codes(options(lang))
+        return valid_codes(options)
+
+    shown = str(value)[:60]
+    return InvalidInput(
+        f"{what_vi} '{shown}' không hợp lệ; chọn một trong: {listed('vi')}.",
+        f"Invalid {what_en} '{shown}'; use one of: {listed('en')}.",
+    )

@@ -17,6 +17,7 @@ from auth import _policy as policy
 from auth._admins import admin_action
 from gateway.console._forms import Form, ident, read_form
 from gateway.console._i18n import fmt_number
+from gateway.console._labels import ENUMS, refuse
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import NO_STORE, ConsoleRoute, render
@@ -90,8 +91,8 @@ async def connector_create(request: Request, user: User, hub: HubDep) -> Respons
     agency = form.code("agency", label="cơ quan")
     policy.require_tenant(user.principal, agency)
     kind = form.text("kind", max_length=10) or "rest"
-    if kind not in ("rest", "hub"):
-        raise InvalidInput("Loại connector không hợp lệ.", "Invalid connector kind.")
+    if kind not in ENUMS["conn_kind"]:
+        raise refuse("Loại connector", "connector kind", kind, "conn_kind")
     name = form.text("name", required=True, label="tên")
     config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
     async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
