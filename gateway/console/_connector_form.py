@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 import schemas
-from connectors._config import parse_config
+from connectors._config import OffOrigin, parse_config
 from gateway.console._forms import Form
 from gateway.console._labels import ENUMS, choices, record_type_choices, refuse
 from gateway.console._xlsx import FIELD_LABELS
@@ -279,6 +279,8 @@ def check(kind: str, config: dict[str, Any]) -> None:
         parse_config(kind, config)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if isinstance((first.get("ctx") or {}).get("error"), OffOrigin):
+            return  # the connectors' own 422 (a destination refused) says it best
         loc = [str(p) for p in first["loc"]]
         inner = loc[2:] if loc[:1] == ["streams"] and len(loc) > 2 else loc
         where = _WHERE.get(".".join(inner))
