@@ -77,7 +77,7 @@ def _form_context(request: Request, *, kind: str | None, config: dict[str, Any] 
         with contextlib.suppress(InvalidInput):  # odd characters: the fields start afresh
             values = cform.read_values(form)
     return {"cf": {
-        "values": values or cform.FormValues(), "form_ok": form_ok, "tab": tab,
+        "fv": values or cform.FormValues(), "form_ok": form_ok, "tab": tab,
         "config_text": text, "record_fields": cform.record_fields(),
         "options": cform.select_options(language(request)),
     }}

@@ -142,7 +142,7 @@ async def test_fields_and_json_give_the_same_config(
         # The records it brought show their kinds as words, not codes.
         records = (await client.get("/console/records?type=products&agency=G16")).text
         table = records[records.index("<tbody>"):]
-        assert re.search(r'<span title="(book|tv_item|video)">(Sách|Video|Tác phẩm', table)
+        assert re.search(r'<span title="(book|tv_item|video)">(Sách|Video|Tác phẩm)', table)
         assert not re.search(r"<td>(book|tv_item|video)</td>", table)
         assert '<select id="r-kind" name="kind">' in records and ">Sách</option>" in records
     finally:
@@ -189,7 +189,8 @@ async def test_a_config_the_form_cannot_show_opens_on_the_json_tab(
     ({"page_style": "trang"}, "Kiểu phân trang &#39;trang&#39; không hợp lệ; chọn một trong: "
                               "page (Theo số trang), offset"),
     ({"map_target": ["title", "loai_sp", "published_on"]},
-     "Dòng ánh xạ 2: trường &#39;loai_sp&#39; không hợp lệ; chọn một trong: title (Tiêu đề)"),
+     "Dòng ánh xạ 2: trường &#39;loai_sp&#39; không hợp lệ; chọn một trong: visibility "
+     "(Phạm vi chia sẻ), source_updated_at"),
     ({"map_values": ["", "sach->book", ""]}, "phải có dạng “a=b; c=d”"),
 ])
 async def test_a_bad_field_is_explained_on_the_form_with_the_values_kept(
