@@ -13,7 +13,8 @@ from auth import _policy as policy
 from auth._admins import admin_action
 from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
 from gateway.console._forms import Form, ident, query_text, read_form
-from gateway.console._i18n import VIETNAM
+from gateway.console._i18n import VIETNAM, translator
+from gateway.console._labels import refuse
 from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute, render
 from gateway.deps import HubDep
@@ -67,7 +68,8 @@ def _successor(form: Form) -> list[SuccessorLink] | None:
 def _values(form: Form) -> dict[str, Any]:
     level = form.text("level", max_length=20) or "other"
     if level not in LEVELS:
-        raise InvalidInput("Cấp không hợp lệ.", "Invalid level.")
+        raise refuse("Cấp", "level", level, lambda lang: [
+            (code, translator(lang)(f"level.{code}")) for code in LEVELS])
     return {
         "name": form.text("name", required=True, label="tên cơ quan"),
         "kind": form.text("kind", max_length=40) or "other",

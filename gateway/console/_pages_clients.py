@@ -22,6 +22,7 @@ from auth._clients import (
 )
 from gateway.console._forms import Form, ident, read_form
 from gateway.console._i18n import VIETNAM
+from gateway.console._labels import refuse
 from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser
@@ -90,7 +91,7 @@ async def client_create(request: Request, user: User, hub: HubDep) -> Response:
     scopes = _scopes(form, CLIENT_SCOPES)
     method = form.text("auth_method", max_length=40) or AUTH_METHODS[0]
     if method not in AUTH_METHODS:
-        raise InvalidInput("Phương thức xác thực không hợp lệ.", "Invalid auth method.")
+        raise refuse("Phương thức xác thực", "auth method", method, [(m, m) for m in AUTH_METHODS])
     policy.require_tenant(user.principal, agency)
     policy.client_scopes_grantable(user.principal, scopes)
     async with admin_action(hub, user.principal, "admin.clients.create", target=None,

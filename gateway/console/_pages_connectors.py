@@ -4,6 +4,7 @@ The same services, policy and audit entries as ``/v1/admin/connectors``."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +16,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 import connectors
 from auth import _policy as policy
 from auth._admins import admin_action
+from gateway.console import _connector_form as cform
 from gateway.console._forms import Form, ident, read_form
 from gateway.console._i18n import fmt_number
+from gateway.console._labels import ENUMS, refuse
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import NO_STORE, ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput, NotFound, audit_in_own_transaction
+from hub import Hub, HubError, InvalidInput, NotFound, audit_in_own_transaction
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -47,13 +50,87 @@ def _state(info: connectors.ConnectorInfo) -> str:
     return "idle"
 
 
+NEW_JSON = {"kind": "rest", "base_url": "https://", "auth": {"type": "none"}, "streams": []}
+
+
+def _tab(request: Request, default: str) -> str:
+    wanted = request.query_params.get("tab")
+    return wanted if wanted in (cform.TAB_FIELDS, cform.TAB_JSON) else default
+
+
+def _form_context(request: Request, *, kind: str | None, config: dict[str, Any] | None,
+                  form: Form | None = None) -> dict[str, Any]:
+    """What _connector_form.html shows: the stored (or new) configuration as fields and as
+    JSON, or, after a refused save, what was typed (both tabs, and which one was sent)."""
+    if config is None:  # a new connector
+        values: cform.FormValues | None = cform.defaults()
+        text = cform.json_text(NEW_JSON)
+    else:
+        values = cform.form_values(kind or "rest", config)
+        text = cform.json_text(config)
+    form_ok = values is not None
+    tab = _tab(request, cform.TAB_FIELDS if form_ok else cform.TAB_JSON)
+    if form is not None:
+        tab = _sent_tab(form)
+        sent = form.data.get("config")
+        text = sent if isinstance(sent, str) else text
+        with contextlib.suppress(InvalidInput):  # odd characters: the fields start afresh
+            values = cform.read_values(form)
+    return {"cf": {
+        "fv": values or cform.FormValues(), "form_ok": form_ok, "tab": tab,
+        "config_text": text, "record_fields": cform.record_fields(),
+        "options": cform.select_options(language(request)),
+    }}
+
+
+def _sent_tab(form: Form) -> str:
+    tab = form.text("config_tab", max_length=10)
+    if tab in (cform.TAB_FIELDS, cform.TAB_JSON):
+        return tab
+    # A client without the tabs (the API-like posts of scripts): the JSON when it is sent.
+    return cform.TAB_JSON if form.data.get("config") is not None else cform.TAB_FIELDS
+
+
+def _submitted(form: Form) -> dict[str, Any]:
+    return {name: form.data.get(name) for name in
+            ("name", "agency", "kind", "schedule_minutes", "enabled")
+            if isinstance(form.data.get(name), str)}
+
+
+def _refused(exc: HubError) -> bool:
+    """A refusal the form shows in place (the values kept): not a sign-in or tenancy one."""
+    return exc.status not in (401, 403, 404)
+
+
 @router.get("/connectors")
 async def connectors_page(request: Request, user: User, hub: HubDep) -> Response:
+    return await _list_page(request, hub, user)
+
+
+async def _list_page(request: Request, hub: Hub, user: ConsoleUser, *, form: Form | None = None,
+                     error: HubError | None = None) -> Response:
     agency = policy.tenant_filter(user.principal, None)
     items = await connectors.list_connectors(hub, agency=agency)
     return render(request, "connectors.html", {
         "items": [(c, _state(c)) for c in items], "agencies": await agency_choices(hub, user),
-    })
+        "kinds": ENUMS["conn_kind"], "sub": _submitted(form) if form is not None else {},
+        "error": error, **_form_context(request, kind=None, config=None, form=form),
+    }, status=error.status if error is not None else 200)
+
+
+def _config_of(form: Form, kind: str) -> dict[str, Any]:
+    """The configuration sent: the JSON of the advanced tab when that tab was submitted,
+    else the dict the fields describe; checked by the connectors' rules, in Vietnamese."""
+    if _sent_tab(form) == cform.TAB_JSON:
+        config = _config(form)
+    elif kind != "rest":
+        raise InvalidInput("Connector loại “Luồng thay đổi của hub khác” chỉ cấu hình được trong "
+                           "tab Nâng cao (JSON).",
+                           "A hub-feed connector is configured in the Advanced (JSON) tab only.")
+    else:
+        config = cform.build_config(cform.read_values(form))
+    cform.check(kind, config)
+    return config
 
 
 def _config(form: Form) -> dict[str, Any]:
@@ -89,30 +166,36 @@ async def connector_create(request: Request, user: User, hub: HubDep) -> Respons
     form = await read_form(request, hub)
     agency = form.code("agency", label="cơ quan")
     policy.require_tenant(user.principal, agency)
-    kind = form.text("kind", max_length=10) or "rest"
-    if kind not in ("rest", "hub"):
-        raise InvalidInput("Loại connector không hợp lệ.", "Invalid connector kind.")
-    name = form.text("name", required=True, label="tên")
-    config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
-    async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
-                            agency=agency, details={"kind": kind}) as tx:
-        info = await connectors.create_connector(
-            hub, tx, agency=agency, name=name, kind=kind, config=config, secrets=secrets,
-            schedule_seconds=schedule, enabled=form.flag("enabled"),
-            created_by=user.admin.username)
+    try:
+        kind = form.text("kind", max_length=10) or "rest"
+        if kind not in ENUMS["conn_kind"]:
+            raise refuse("Loại connector", "connector kind", kind, "conn_kind")
+        name = form.text("name", required=True, label="tên")
+        config, secrets, schedule = _config_of(form, kind), _secrets(form), _schedule(form)
+        async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
+                                agency=agency, details={"kind": kind}) as tx:
+            info = await connectors.create_connector(
+                hub, tx, agency=agency, name=name, kind=kind, config=config, secrets=secrets,
+                schedule_seconds=schedule, enabled=form.flag("enabled"),
+                created_by=user.admin.username)
+    except HubError as exc:
+        if not _refused(exc):
+            raise
+        return await _list_page(request, hub, user, form=form, error=exc)
     return RedirectResponse(f"/console/connectors/{info.id}?done=saved", status_code=303)
 
 
 async def _page(request: Request, hub: Hub, user: ConsoleUser, connector_id: str,
+                form: Form | None = None, error: HubError | None = None,
                 **extra: Any) -> Response:
     await _agency_of(hub, user, connector_id)
     info = await connectors.get_connector(hub, connector_id)
     runs = await connectors.list_runs(hub, connector_id, limit=20)
     return render(request, "connector.html", {
-        "c": info, "state": _state(info), "runs": runs,
-        "config_json": orjson.dumps(info.config, option=orjson.OPT_INDENT_2).decode(),
-        "secret_fields": SECRET_FIELDS, **extra,
-    })
+        "c": info, "state": _state(info), "runs": runs, "secret_fields": SECRET_FIELDS,
+        "error": error, "sub": _submitted(form) if form is not None else {},
+        **_form_context(request, kind=info.kind, config=info.config, form=form), **extra,
+    }, status=error.status if error is not None else 200)
 
 
 @router.get("/connectors/{connector_id}")
@@ -145,16 +228,22 @@ async def connector_update(connector_id: str, request: Request, user: User,
     form = await read_form(request, hub)
     connector_id = ident(connector_id)
     agency = await _agency_of(hub, user, connector_id)
-    name = form.text("name", required=True, label="tên")
-    config, secrets, schedule = _config(form), _secrets(form), _schedule(form)
-    details: dict[str, Any] = {"fields": ["config", "enabled", "name", "schedule_seconds",
-                                          *(["secrets"] if secrets else [])]}
-    async with admin_action(hub, user.principal, "admin.connectors.update",
-                            target=f"connector/{connector_id}", agency=agency,
-                            details=details) as tx:
-        await connectors.update_connector(hub, tx, connector_id, name=name, config=config,
-                                          secrets=secrets, schedule_seconds=schedule,
-                                          enabled=form.flag("enabled"), audit=details)
+    kind = (await connectors.get_connector(hub, connector_id)).kind
+    try:
+        name = form.text("name", required=True, label="tên")
+        config, secrets, schedule = _config_of(form, kind), _secrets(form), _schedule(form)
+        details: dict[str, Any] = {"fields": ["config", "enabled", "name", "schedule_seconds",
+                                              *(["secrets"] if secrets else [])]}
+        async with admin_action(hub, user.principal, "admin.connectors.update",
+                                target=f"connector/{connector_id}", agency=agency,
+                                details=details) as tx:
+            await connectors.update_connector(hub, tx, connector_id, name=name, config=config,
+                                              secrets=secrets, schedule_seconds=schedule,
+                                              enabled=form.flag("enabled"), audit=details)
+    except HubError as exc:
+        if not _refused(exc):
+            raise
+        return await _page(request, hub, user, connector_id, form=form, error=exc)
     return RedirectResponse(f"/console/connectors/{connector_id}?done=saved", status_code=303)
 
 

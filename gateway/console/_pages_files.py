@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from gateway.console._forms import ident, read_form
+from gateway.console._labels import refuse
 from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute
 from gateway.console._session import ConsoleUser
@@ -62,7 +63,7 @@ async def file_upload(record_id: str, request: Request, user: User, hub: HubDep)
         raise InvalidInput("Hãy chọn một tệp.", "Choose a file.")
     role = form.text("role", max_length=20) or "main"
     if role not in ROLES:
-        raise InvalidInput("Vai trò tệp không hợp lệ.", "Invalid file role.")
+        raise refuse("Vai trò tệp", "file role", role, "file_role")
     claims = FileClaims(name=(upload.filename or "tep")[:255],
                         media_type=upload.content_type or None,
                         language=form.text("language", max_length=10) or None, role=role)

@@ -17,6 +17,7 @@ from auth import _policy as policy
 from gateway.console._forms import ident, read_form
 from gateway.console._i18n import VIETNAM
 from gateway.console._jobs import ImportJob, get_job, start_import
+from gateway.console._labels import record_type_choices, refuse
 from gateway.console._pages_auth import User
 from gateway.console._render import NO_STORE, ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
@@ -50,7 +51,7 @@ async def import_upload(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
     record_type = form.text("record_type", max_length=40)
     if record_type not in schemas.RECORD_TYPES:
-        raise InvalidInput("Loại hồ sơ không hợp lệ.", "Invalid record type.")
+        raise refuse("Loại hồ sơ", "record type", record_type, record_type_choices)
     agency = form.code("agency", required=False) or (user.agency or "")
     policy.require_tenant(user.principal, agency)
     graph = await hub.catalog.agencies()

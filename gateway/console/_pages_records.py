@@ -15,6 +15,7 @@ from starlette.responses import Response
 import schemas
 from gateway.console._forms import ident, query_text
 from gateway.console._i18n import parse_date
+from gateway.console._labels import kind_vocabulary
 from gateway.console._pages_auth import User
 from gateway.console._pages_files import files_of
 from gateway.console._render import ConsoleRoute, render
@@ -77,10 +78,15 @@ async def records_page(request: Request, user: User, hub: HubDep) -> Response:
     names = {c: a.name for c, a in graph.agencies.items()}
     query = {k: v for k, v in f.items() if v and k != "cursor"}
     query["type"] = record_type
+    kind_vocab = kind_vocabulary(record_type)
+    vocab = await _terms(hub, language(request),
+                         ("theme", "language", *([kind_vocab] if kind_vocab else [])))
+    if kind_vocab:
+        vocab["kind"] = vocab.pop(kind_vocab)
     return render(request, "records.html", {
         "types": schemas.RECORD_TYPES, "record_type": record_type, "f": f, "page": page,
-        "names": names, "query": query,
-        "vocab": await _terms(hub, language(request), ("theme", "language")),
+        "names": names, "query": query, "vocab": vocab,
+        "kind_field": schemas.RECORD_TYPES[record_type].kind_field,
     })
 
 
@@ -112,6 +118,8 @@ async def record_page(record_id: str, request: Request, user: User, hub: HubDep)
     record_type = schemas.RECORD_TYPES.get(record.record_type)
     return render(request, "record.html", {
         "r": record, "history": history, "record_type": record_type, "file_roles": ROLES,
+        "kind_field": record_type.kind_field if record_type else None,
+        "kind_vocab": kind_vocabulary(record.record_type),
         "files": await files_of(hub, user, record.id, record.owner_agency),
         "agency_name": graph.agencies[record.owner_agency].name
         if record.owner_agency in graph.agencies else record.owner_agency,

@@ -12,12 +12,13 @@ from starlette.responses import RedirectResponse, Response
 import connectors
 import schemas
 from gateway.console._forms import ident, read_form
+from gateway.console._labels import record_type_choices, refuse
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput
+from hub import Hub
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -36,8 +37,8 @@ async def subscription_create(request: Request, user: User, hub: HubDep) -> Resp
     form = await read_form(request, hub)
     agency = form.code("agency", label="cơ quan")
     record_types = [t for t in form.texts("record_types") if t]
-    if any(t not in schemas.RECORD_TYPES for t in record_types):
-        raise InvalidInput("Loại hồ sơ không hợp lệ.", "Invalid record type.")
+    for wrong in (t for t in record_types if t not in schemas.RECORD_TYPES):
+        raise refuse("Loại hồ sơ", "record type", wrong, record_type_choices)
     beginning = form.text("deliver_from", max_length=10) == "beginning"
     created = await connectors.create_subscription(
         hub, user.principal, agency=agency, name=form.text("name", required=True, label="tên"),

@@ -24,6 +24,13 @@ from gateway.console._i18n import (
     fmt_vnd,
     translator,
 )
+from gateway.console._labels import (
+    kind_vocabulary,
+    label,
+    record_type_label,
+    tagged,
+    vocab_label,
+)
 from gateway.console._session import (
     CSRF_FIELD,
     CsrfFailed,
@@ -72,6 +79,12 @@ def render(
         "path": request.url.path,
         "user": request.scope.get("rightshub.console_user"),
         "sso": request.app.state.console_sso,
+        # Codes as words, the code kept as a tooltip (see _labels).
+        "label": lambda group, code: tagged(label(group, code, lang), code),
+        "vlabel": lambda vocabulary, code: tagged(vocab_label(vocabulary, code, lang), code),
+        "kind_label": lambda record_type, code: tagged(
+            vocab_label(kind_vocabulary(record_type), code, lang), code),
+        "rt_label": lambda name: tagged(record_type_label(name, lang), name),
     }
     values.update(context or {})
     body = _env.get_template(template).render(values)

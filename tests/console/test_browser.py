@@ -69,7 +69,8 @@ def _serve(folder: Path, sim: Simulator) -> Iterator[tuple[str, str, str]]:
     port = free_port()
     settings = Settings(database_url=f"sqlite:///{folder / 'hub.db'}", environment="test",
                         port=port, public_url=f"http://127.0.0.1:{port}",
-                        rate_limit_client="100000/minute", rate_limit_ip="100000/minute")
+                        rate_limit_client="100000/minute", rate_limit_ip="100000/minute",
+                        outbound_allow=["127.0.0.0/8", "::1/128"])  # the loopback simulator
     upgrade(settings)
     username, connector_id = asyncio.run(_prepare(settings, sim))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
