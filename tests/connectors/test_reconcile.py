@@ -143,3 +143,36 @@ async def test_the_worker_reconciles_on_the_connector_schedule(
         assert [r["kind"] for r in await connectors.list_runs(chub, cid)] == [
             "pull", "reconcile", "pull"]
         assert not (await connectors.get_connector(chub, cid)).running
+
+
+async def test_the_reconcile_command(
+    chub: Hub, tmp_path: Path, backend: str, database_url: str
+) -> None:
+    """``rightshub connectors reconcile ID`` in a process of its own: the counts printed in
+    both languages, the run as JSON, exit 0; an unknown connector exits non-zero."""
+    import json
+    import subprocess
+
+    from tests.integration import RIGHTSHUB, child_env
+
+    if backend != "sqlite":
+        pytest.skip("the command does not depend on the database")
+    with running_simulator(tmp_path, "--records", "120", "--seed", "21") as sim:
+        cid = await _create(chub, "08", sim_config(sim, pagination="page", page_size=50))
+        assert (await connectors.run_connector(chub, cid))["created"] == 120
+        sim.mutate(create=2, update=1, delete=0, purge=3)
+        key = chub.settings.secret_key
+        env = child_env(database_url=database_url, environment="test",
+                        **({"secret_key": key.get_secret_value()} if key else {}))
+        done = subprocess.run([RIGHTSHUB, "connectors", "reconcile", cid], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "missing: 2" in done.stdout and "stale: 1" in done.stdout
+        assert "gone: 3" in done.stdout and "Thiếu trong hub" in done.stdout
+        run = json.loads(done.stdout[done.stdout.index("{"):])
+        assert run["kind"] == "reconcile" and run["trigger"] == "manual"
+        live, _ = await hub_products(chub, "08")
+        assert live == expected_live(sim.state())
+        unknown = subprocess.run([RIGHTSHUB, "connectors", "reconcile", "con-nobody"],
+                                 env=env, capture_output=True, text=True, timeout=60)
+        assert unknown.returncode != 0
