@@ -18,7 +18,15 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from hub import Hub, IdempotencyRequest, ImportSummary, Principal, Rejection, StoredAnswer
+from hub import (
+    Conflict,
+    Hub,
+    IdempotencyRequest,
+    ImportSummary,
+    Principal,
+    Rejection,
+    StoredAnswer,
+)
 from hub._files import UTF8_BOM
 
 MAX_LINE_BYTES = 1024 * 1024
@@ -76,15 +84,36 @@ async def ingest_ndjson(
 ) -> ImportSummary | StoredAnswer:
     digest = _body_digest(record_type)
     use_key = idempotency_key is not None and not dry_run
-    if use_key and await hub.ingest.key_in_use(principal, idempotency_key or ""):
+    key = idempotency_key or ""
+    if use_key and await hub.ingest.key_in_use(principal, key):
         async for chunk in request.stream():
             digest.update(chunk)
         digest.update(b"\x00")
-        stored = await hub.ingest.replay(
-            principal, IdempotencyRequest(idempotency_key or "", digest.hexdigest())
-        )
+        stored = await hub.ingest.replay(principal, IdempotencyRequest(key, digest.hexdigest()))
         if stored is not None:
             return stored
+    # The key is held while the stream is read: a concurrent send of it waits (409) instead
+    # of running beside this one and storing an answer that counts only its own part.
+    if use_key and not await hub.ingest.claim(principal, key):
+        raise Conflict(
+            "Một yêu cầu khác với cùng Idempotency-Key đang được xử lý; hãy gửi lại sau khi "
+            "nó kết thúc để nhận kết quả của nó.",
+            "Another request with this Idempotency-Key is in progress; retry when it has "
+            "finished to get its answer.",
+        )
+    try:
+        return await _ingest_stream(request, hub, principal, record_type, digest,
+                                    dry_run=dry_run, key=key if use_key else None)
+    except BaseException:
+        if use_key:
+            await hub.ingest.release(principal, key)
+        raise
+
+
+async def _ingest_stream(
+    request: Request, hub: Hub, principal: Principal, record_type: str, digest: Any, *,
+    dry_run: bool, key: str | None,
+) -> ImportSummary:
     batch_id = uuid.uuid4().hex
     limit = hub.settings.max_batch_records
     total = ImportSummary(dry_run=dry_run)
@@ -134,8 +163,7 @@ async def ingest_ndjson(
             await flush()
     await flush()
     total.rejections.sort(key=lambda r: r.index)
-    if use_key:
+    if key is not None:
         digest.update(b"\x00")
-        idem = IdempotencyRequest(idempotency_key or "", digest.hexdigest())
-        await hub.ingest.remember(principal, idem, total)
+        await hub.ingest.remember(principal, IdempotencyRequest(key, digest.hexdigest()), total)
     return total

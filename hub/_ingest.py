@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
@@ -36,7 +37,7 @@ from hub._archive_db import detach_all
 from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock
-from hub._errors import InvalidInput, PreconditionFailed
+from hub._errors import Conflict, InvalidInput, PreconditionFailed
 from hub._prepare import Prepared, PreparedBatch
 from hub._principal import Principal
 from hub._summary import (
@@ -67,6 +68,14 @@ InTransaction = Callable[[AsyncSession, ImportSummary], Awaitable[None]]
 # Items validated between two turns of the event loop: ~1 ms of CPU for products.
 PREPARE_SLICE = 10
 KEY_CHUNK = 500  # keys per IN (...) query on SQLite: well under its parameter limit
+
+# The status of an Idempotency-Key row an NDJSON stream holds while it is read (``claim``).
+IN_PROGRESS = 0
+CLAIM_STALE_SECONDS = 600
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -219,6 +228,35 @@ class IngestPipeline:
         async with self._db.session() as session:
             return await self._stored_answer(session, principal, idempotency)
 
+    async def claim(self, principal: Principal, key: str) -> bool:
+        """Hold ``key`` while a stream is read (an NDJSON stream is ingested in several
+        transactions and knows its hash only at the end): False when another request holds
+        it or already answered under it. A claim older than ``CLAIM_STALE_SECONDS`` was
+        left by a process that died; it is taken over."""
+        now = utcnow()
+        try:
+            async with self._db.transaction() as session:
+                row = await session.get(IdempotencyKey, (principal.client_id, key))
+                if row is not None:
+                    stale = now - timedelta(seconds=CLAIM_STALE_SECONDS)
+                    if row.status_code != IN_PROGRESS or _aware(row.created_at) > stale:
+                        return False
+                    row.created_at = now
+                    return True
+                session.add(IdempotencyKey(client_id=principal.client_id, key=key,
+                                           request_hash="", status_code=IN_PROGRESS,
+                                           response={}, created_at=now))
+        except IntegrityError:  # a concurrent claim of the same key won
+            return False
+        return True
+
+    async def release(self, principal: Principal, key: str) -> None:
+        """Give up a claim (the stream failed): a retry runs as if for the first time."""
+        async with self._db.transaction() as session:
+            await session.execute(sa.delete(IdempotencyKey).where(
+                IdempotencyKey.client_id == principal.client_id, IdempotencyKey.key == key,
+                IdempotencyKey.status_code == IN_PROGRESS))
+
     async def key_in_use(self, principal: Principal, key: str) -> bool:
         """Whether ``key`` already holds an answer for this caller (NDJSON streams must read
         the whole body to know whether it is the same request)."""
@@ -230,7 +268,11 @@ class IngestPipeline:
     ) -> None:
         async with self._db.transaction() as session:
             await take_change_feed_lock(session)
-            if await self._stored_answer(session, principal, idempotency) is None:
+            row = await session.get(IdempotencyKey, (principal.client_id, idempotency.key))
+            if row is not None and row.status_code == IN_PROGRESS:  # our claim: the answer
+                row.request_hash, row.status_code = idempotency.request_hash, 200
+                row.response, row.created_at = summary.as_dict(), utcnow()
+            elif row is None:
                 session.add(
                     IdempotencyKey(
                         client_id=principal.client_id,
@@ -248,6 +290,13 @@ class IngestPipeline:
         row = await session.get(IdempotencyKey, (principal.client_id, idem.key))
         if row is None:
             return None
+        if row.status_code == IN_PROGRESS:
+            raise Conflict(
+                "Một yêu cầu khác với cùng Idempotency-Key đang được xử lý; hãy gửi lại sau "
+                "khi nó kết thúc để nhận kết quả của nó.",
+                "Another request with this Idempotency-Key is in progress; retry when it has "
+                "finished to get its answer.",
+            )
         if row.request_hash != idem.request_hash:
             raise IdempotencyMismatch(
                 "Idempotency-Key này đã được dùng với một lô dữ liệu khác; hãy dùng khoá mới.",

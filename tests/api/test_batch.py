@@ -226,3 +226,49 @@ async def test_ndjson_idempotency_key_replays_same_stream_and_refuses_another(
     other = await client.post("/v1/products:batch", content=body(1501), headers=headers)
     assert other.status_code == 422
     assert await count(client) == 1500
+
+
+async def test_concurrent_sends_of_one_ndjson_stream_give_one_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue 24 item 6: four sends of the same stream under one key at once, then a retry.
+    One runs; the others are told it is in progress (409) or, once it has finished, get its
+    answer; the retry gets the stream's whole answer (2,500 created), not a part of it."""
+    import orjson
+
+    body = b"\n".join(orjson.dumps(product(i)) for i in range(2500)) + b"\n"
+    headers = {**auth("g16"), "Content-Type": "application/x-ndjson",
+               "Idempotency-Key": "nd-concurrent"}
+    sends = await asyncio.gather(*(
+        client.post("/v1/products:batch", content=body, headers=headers) for _ in range(4)))
+    statuses = sorted(r.status_code for r in sends)
+    assert statuses.count(200) >= 1 and set(statuses) <= {200, 409}, statuses
+    for r in sends:
+        if r.status_code == 409:
+            assert "in progress" in r.json()["detail_en"]
+            assert "đang được xử lý" in r.json()["detail_vi"]
+        else:
+            assert r.json()["created"] == 2500, r.json()
+    retry = await client.post("/v1/products:batch", content=body, headers=headers)
+    assert retry.status_code == 200 and retry.headers["Idempotent-Replayed"] == "true"
+    assert (retry.json()["created"], retry.json()["unchanged"]) == (2500, 0)
+    assert await count(client) == 2500
+
+
+async def test_a_failed_ndjson_stream_releases_its_key(
+    client: httpx.AsyncClient, hub: Hub,
+) -> None:
+    """A stream that ends in an error leaves no claim behind: the retry runs."""
+    import orjson
+
+    from hub import Principal
+
+    principal = Principal("client-g16", "G16", frozenset({"records:write"}))
+    assert await hub.ingest.claim(principal, "nd-released")
+    assert not await hub.ingest.claim(principal, "nd-released")  # held
+    await hub.ingest.release(principal, "nd-released")
+    body = b"\n".join(orjson.dumps(product(i)) for i in range(3)) + b"\n"
+    headers = {**auth("g16"), "Content-Type": "application/x-ndjson",
+               "Idempotency-Key": "nd-released"}
+    ok = await client.post("/v1/products:batch", content=body, headers=headers)
+    assert ok.status_code == 200 and ok.json()["created"] == 3
