@@ -3,8 +3,10 @@
 A batch goes through three steps:
 
 1. *prepare* (no database): validate each item against the data standard, normalise text
-   to NFC, check vocabulary codes, compute the content hash and the derived columns, a
-   slice at a time so that the event loop keeps serving the batch that holds the lock;
+   to NFC, check vocabulary codes and the agency and province codes against the dated
+   registry (as of the record's primary date; ``hub._registry.CodeRegistry``), compute the
+   content hash and the derived columns, a slice at a time so that the event loop keeps
+   serving the batch that holds the lock;
 2. *diff and write* (one transaction): on PostgreSQL, the facets of the records the batch
    will create first; then, under the change-feed lock, read the current rows of the
    batch's keys, decide created / updated / unchanged / deleted, write records, the other
@@ -39,6 +41,7 @@ from hub._db import Database, release_seq, take_change_feed_lock
 from hub._errors import InvalidInput, PreconditionFailed
 from hub._prepare import Prepared, PreparedBatch
 from hub._principal import Principal
+from hub._registry import CodeRegistry
 from hub._summary import (
     IdempotencyMismatch,
     IdempotencyRequest,
@@ -137,7 +140,9 @@ class IngestPipeline:
                 f"Agency {principal.agency} is not in the registry.",
             )
         vocabularies = await self._catalog.vocabulary_codes()
-        prepared, rejections = await _prepare(record_type, items, vocabularies, indexes)
+        registry = await self._catalog.registry()
+        prepared, rejections = await _prepare(record_type, items, vocabularies, indexes,
+                                              registry)
         summary = ImportSummary(dry_run=dry_run, rejections=rejections, rejected=0)
         inherited = graph.rolled_up(principal.agency) - {principal.agency}
         if dry_run:
@@ -503,9 +508,10 @@ async def _prepare(
     items: Sequence[Any],
     vocabularies: Mapping[str, frozenset[str]],
     indexes: Sequence[int] | None,
+    registry: CodeRegistry | None = None,
 ) -> tuple[list[Prepared], list[Rejection]]:
     """``hub._prepare.prepare``, letting the event loop run between slices (see PreparedBatch)."""
-    batch = PreparedBatch(record_type, vocabularies)
+    batch = PreparedBatch(record_type, vocabularies, registry)
     for start in range(0, len(items), PREPARE_SLICE):
         if start:
             await asyncio.sleep(0)
