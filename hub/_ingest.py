@@ -114,6 +114,7 @@ class IngestPipeline:
         batch_id: str | None = None,
         idempotency: IdempotencyRequest | None = None,
         if_match: str | None = None,
+        atomic: bool = False,
         indexes: Sequence[int] | None = None,
         action: str = "records.batch",
         request_id: str | None = None,
@@ -127,6 +128,9 @@ class IngestPipeline:
         ``in_transaction`` runs inside the write transaction, after the batch's rows and
         before the audit entry, with the batch's summary: a pull connector commits its
         checkpoint there, atomically with the records it covers. Raising rolls the batch back.
+
+        ``atomic``: all or nothing; when any item is rejected no record is written (the
+        summary's ``ignored`` counts the valid ones, its status is "rejected").
 
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
@@ -152,6 +156,8 @@ class IngestPipeline:
                 )
             self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
+            if atomic:
+                summary.make_atomic()
             return summary
         if idempotency is not None:
             async with self._db.session() as session:
@@ -174,6 +180,9 @@ class IngestPipeline:
             )
             writes = self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
+            if atomic and summary.rejections:
+                summary.make_atomic()
+                writes = []
             if writes:
                 last_seq = await self._write(
                     session, principal, record_type.name, writes, current, last_seq, batch_id,
@@ -188,7 +197,7 @@ class IngestPipeline:
                         client_id=principal.client_id,
                         key=idempotency.key,
                         request_hash=idempotency.request_hash,
-                        status_code=200,
+                        status_code=summary.http_status,
                         response=summary.as_dict(),
                         created_at=utcnow(),
                     )
@@ -210,6 +219,7 @@ class IngestPipeline:
                     "channel": principal.channel, "created": summary.created,
                     "updated": summary.updated, "unchanged": summary.unchanged,
                     "deleted": summary.deleted, "rejected": summary.rejected,
+                    "status": summary.status, "atomic": atomic,
                 },
             )
         if summary.created:
@@ -241,7 +251,7 @@ class IngestPipeline:
                         client_id=principal.client_id,
                         key=idempotency.key,
                         request_hash=idempotency.request_hash,
-                        status_code=200,
+                        status_code=summary.http_status,
                         response=summary.as_dict(),
                         created_at=utcnow(),
                     )
