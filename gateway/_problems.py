@@ -68,6 +68,34 @@ def problem(
     return ProblemJSON(body, status_code=status, headers=headers)
 
 
+def batch_rejected(
+    request: Request, summary: dict[str, Any], *, headers: dict[str, str] | None = None
+) -> ProblemJSON:
+    """422 for a batch that wrote nothing because its records were rejected (every one, or
+    one of an atomic batch): a problem that carries the import summary (``summary``)."""
+    if summary.get("ignored"):
+        detail_vi = (f"Lô có {summary.get('rejected', 0)} bản ghi bị từ chối; với atomic=true "
+                     "không bản ghi nào được ghi. Xem summary.rejections.")
+        detail_en = (f"{summary.get('rejected', 0)} record(s) of the batch were rejected; with "
+                     "atomic=true no record was written. See summary.rejections.")
+    else:
+        detail_vi = ("Mọi bản ghi của lô đều bị từ chối; không có gì được ghi. "
+                     "Xem summary.rejections.")
+        detail_en = ("Every record of the batch was rejected; nothing was written. "
+                     "See summary.rejections.")
+    return problem(
+        request,
+        status=422,
+        slug="batch-rejected",
+        title_vi="Lô dữ liệu bị từ chối",
+        title_en="Batch rejected",
+        detail_vi=detail_vi,
+        detail_en=detail_en,
+        headers=headers,
+        summary=summary,
+    )
+
+
 def problem_for(
     request: Request, error: HubError, *, headers: dict[str, str] | None = None
 ) -> ProblemJSON:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
 from hub._db import Database
-from hub._registry import AgencyGraph, load_agency_graph
+from hub._registry import AgencyGraph, CodeRegistry, load_agency_graph
 from hub._tables import Vocabulary, VocabularyTerm
 
 CATALOG_TTL_SECONDS = 30.0
@@ -79,13 +79,16 @@ async def load_vocabulary_codes(session: AsyncSession) -> dict[str, frozenset[st
 
 
 class Catalog:
-    """The agency graph and active vocabulary codes, reloaded after ``CATALOG_TTL_SECONDS``."""
+    """The agency graph (with its code index for ingest) and active vocabulary codes,
+    reloaded after ``CATALOG_TTL_SECONDS``, or at the next use after ``invalidate()`` (a
+    process that changed the registry or the vocabularies calls it)."""
 
     def __init__(self, db: Database, ttl: float = CATALOG_TTL_SECONDS) -> None:
         self._db = db
         self._ttl = ttl
         self._loaded_at = float("-inf")
         self._graph: AgencyGraph | None = None
+        self._registry: CodeRegistry | None = None
         self._codes: Mapping[str, frozenset[str]] = {}
 
     def invalidate(self) -> None:
@@ -95,14 +98,22 @@ class Catalog:
         if time.monotonic() - self._loaded_at < self._ttl and self._graph is not None:
             return
         async with self._db.session() as session:
-            self._graph = await load_agency_graph(session)
+            graph = await load_agency_graph(session)
             self._codes = await load_vocabulary_codes(session)
+        # The code index of ingest is rebuilt with the graph, never served for another one.
+        self._graph, self._registry = graph, CodeRegistry(graph)
         self._loaded_at = time.monotonic()
 
     async def agencies(self) -> AgencyGraph:
         await self._refresh()
         assert self._graph is not None
         return self._graph
+
+    async def registry(self) -> CodeRegistry:
+        """The checker of the agency and province codes in records (``hub._registry``)."""
+        await self._refresh()
+        assert self._registry is not None
+        return self._registry
 
     async def vocabulary_codes(self) -> Mapping[str, frozenset[str]]:
         await self._refresh()

@@ -3,8 +3,10 @@
 A batch goes through three steps:
 
 1. *prepare* (no database): validate each item against the data standard, normalise text
-   to NFC, check vocabulary codes, compute the content hash and the derived columns, a
-   slice at a time so that the event loop keeps serving the batch that holds the lock;
+   to NFC, check vocabulary codes and the agency and province codes against the dated
+   registry (as of the record's primary date; ``hub._registry.CodeRegistry``), compute the
+   content hash and the derived columns, a slice at a time so that the event loop keeps
+   serving the batch that holds the lock;
 2. *diff and write* (one transaction): on PostgreSQL, the facets of the records the batch
    will create first; then, under the change-feed lock, read the current rows of the
    batch's keys, decide created / updated / unchanged / deleted, write records, the other
@@ -40,6 +42,7 @@ from hub._db import Database, release_seq, take_change_feed_lock
 from hub._errors import Conflict, InvalidInput, PreconditionFailed
 from hub._prepare import Prepared, PreparedBatch
 from hub._principal import Principal
+from hub._registry import CodeRegistry
 from hub._summary import (
     IdempotencyMismatch,
     IdempotencyRequest,
@@ -120,6 +123,7 @@ class IngestPipeline:
         batch_id: str | None = None,
         idempotency: IdempotencyRequest | None = None,
         if_match: str | None = None,
+        atomic: bool = False,
         indexes: Sequence[int] | None = None,
         action: str = "records.batch",
         request_id: str | None = None,
@@ -134,6 +138,9 @@ class IngestPipeline:
         before the audit entry, with the batch's summary: a pull connector commits its
         checkpoint there, atomically with the records it covers. Raising rolls the batch back.
 
+        ``atomic``: all or nothing; when any item is rejected no record is written (the
+        summary's ``ignored`` counts the valid ones, its status is "rejected").
+
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
         caller's whole input (a file, a stream), for the summary's rejections.
@@ -146,7 +153,9 @@ class IngestPipeline:
                 f"Agency {principal.agency} is not in the registry.",
             )
         vocabularies = await self._catalog.vocabulary_codes()
-        prepared, rejections = await _prepare(record_type, items, vocabularies, indexes)
+        registry = await self._catalog.registry()
+        prepared, rejections = await _prepare(record_type, items, vocabularies, indexes,
+                                              registry)
         summary = ImportSummary(dry_run=dry_run, rejections=rejections, rejected=0)
         inherited = graph.rolled_up(principal.agency) - {principal.agency}
         if dry_run:
@@ -156,6 +165,8 @@ class IngestPipeline:
                 )
             self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
+            if atomic:
+                summary.make_atomic()
             return summary
         if idempotency is not None:
             async with self._db.session() as session:
@@ -178,6 +189,9 @@ class IngestPipeline:
             )
             writes = self._diff(summary, prepared, current, if_match=if_match)
             summary.rejected = len({r.index for r in summary.rejections})
+            if atomic and summary.rejections:
+                summary.make_atomic()
+                writes = []
             if writes:
                 last_seq = await self._write(
                     session, principal, record_type.name, writes, current, last_seq, batch_id,
@@ -192,7 +206,7 @@ class IngestPipeline:
                         client_id=principal.client_id,
                         key=idempotency.key,
                         request_hash=idempotency.request_hash,
-                        status_code=200,
+                        status_code=summary.http_status,
                         response=summary.as_dict(),
                         created_at=utcnow(),
                     )
@@ -214,6 +228,7 @@ class IngestPipeline:
                     "channel": principal.channel, "created": summary.created,
                     "updated": summary.updated, "unchanged": summary.unchanged,
                     "deleted": summary.deleted, "rejected": summary.rejected,
+                    "status": summary.status, "atomic": atomic,
                 },
             )
         if summary.created:
@@ -278,7 +293,7 @@ class IngestPipeline:
                         client_id=principal.client_id,
                         key=idempotency.key,
                         request_hash=idempotency.request_hash,
-                        status_code=200,
+                        status_code=summary.http_status,
                         response=summary.as_dict(),
                         created_at=utcnow(),
                     )
@@ -552,9 +567,10 @@ async def _prepare(
     items: Sequence[Any],
     vocabularies: Mapping[str, frozenset[str]],
     indexes: Sequence[int] | None,
+    registry: CodeRegistry | None = None,
 ) -> tuple[list[Prepared], list[Rejection]]:
     """``hub._prepare.prepare``, letting the event loop run between slices (see PreparedBatch)."""
-    batch = PreparedBatch(record_type, vocabularies)
+    batch = PreparedBatch(record_type, vocabularies, registry)
     for start in range(0, len(items), PREPARE_SLICE):
         if start:
             await asyncio.sleep(0)

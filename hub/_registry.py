@@ -8,6 +8,7 @@ report, transitively (a successor that itself ceased rolls up further).
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import schemas
 from hub._tables import Agency, AgencySuccession
 
 PROVINCES_REORGANISED_ON = date(2025, 7, 1)
@@ -227,3 +229,154 @@ async def load_agency_graph(session: AsyncSession) -> AgencyGraph:
         {k: frozenset(v) for k, v in preds.items()},
         {k: frozenset(v) for k, v in succs.items()},
     )
+
+
+# --- codes in records -----------------------------------------------------------------------
+
+MAX_SUGGESTIONS = 3
+_LEVEL_LABELS = {
+    "provincial": ("Mã tỉnh", "Province code"),
+    "central": ("Mã cơ quan trung ương", "Central agency code"),
+}
+# A value that looks like a code (digits, capitals, dots: "99", "G16", "000.00.00.G16"); any
+# other is matched against the names.
+_CODE_LIKE = re.compile(r"[0-9A-Z.]{1,40}")
+# Words a province's name starts with that a person leaves out ("Hà Nội", not "Thành phố
+# Hà Nội"), folded.
+_NAME_PREFIXES = ("thanh pho ", "tinh ")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (codes and names are short: the quadratic table is fine)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = row
+    return previous[-1]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for ca, cb in zip(a, b, strict=False):
+        if ca != cb:
+            break
+        n += 1
+    return n
+
+
+def _bare_name(folded: str) -> str:
+    for prefix in _NAME_PREFIXES:
+        if folded.startswith(prefix):
+            return folded[len(prefix):]
+    return folded
+
+
+@dataclass(frozen=True, slots=True)
+class CodeProblem:
+    code: str  # "unknown_code" | "superseded_code" | "code_not_yet_valid"
+    message_vi: str
+    message_en: str
+
+
+class CodeRegistry:
+    """Checks the agency and province codes in records against the dated registry.
+
+    Built once per :class:`AgencyGraph` (the catalog's cache: a new graph when the registry
+    reloads), so a record's check is a dictionary look-up and two date comparisons; the
+    suggestions for an unknown code are computed only on failure.
+    """
+
+    def __init__(self, graph: AgencyGraph) -> None:
+        self.graph = graph
+        self._by_level: dict[str, list[Agency]] = defaultdict(list)
+        for agency in sorted(graph.agencies.values(), key=lambda a: a.code):
+            self._by_level[agency.level].append(agency)
+            self._by_level[""].append(agency)
+        self._folded = {
+            code: _bare_name(schemas.fold(agency.name)) for code, agency in graph.agencies.items()
+        }
+
+    def check(self, level: str, value: str, day: date) -> CodeProblem | None:
+        """None when ``value`` names an agency of ``level`` in force on ``day``.
+
+        A former agency is valid for the days before it ceased; after, the problem names the
+        agencies it rolled up to (the ones to use). An unknown code gets the nearest ones."""
+        agency = self.graph.agencies.get(value)
+        if agency is not None and (not level or agency.level == level):
+            if self.graph.valid_on(value, day):
+                return None
+            return self._not_in_force(level, agency, day)
+        label_vi, label_en = _LEVEL_LABELS.get(level, ("Mã cơ quan", "Agency code"))
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        near = self.nearest(level, value, day)
+        listed = ", ".join(f"{a.code} ({a.name})" for a in near)
+        return CodeProblem(
+            "unknown_code",
+            f"{label_vi} '{shown}' không có trong danh mục"
+            + (f"; gần nhất: {listed}" if listed else "") + ".",
+            f"{label_en} '{shown}' is not in the registry"
+            + (f"; nearest: {listed}" if listed else "") + ".",
+        )
+
+    def _not_in_force(self, level: str, agency: Agency, day: date) -> CodeProblem:
+        label_vi, label_en = _LEVEL_LABELS.get(level, ("Mã cơ quan", "Agency code"))
+        name = f"'{agency.code}' ({agency.name})"
+        if agency.valid_until is not None and day > agency.valid_until:
+            use = sorted(self.graph.current_successors(agency.code, day))
+            listed = ", ".join(f"{c} ({self.graph.agencies[c].name})" for c in use)
+            ended = agency.valid_until.isoformat()
+            return CodeProblem(
+                "superseded_code",
+                f"{label_vi} {name} chỉ có hiệu lực đến {ended}; với ngày {day.isoformat()} "
+                + (f"hãy dùng {listed}." if listed else "không có đơn vị kế thừa."),
+                f"{label_en} {name} was in force until {ended}; for {day.isoformat()} "
+                + (f"use {listed}." if listed else "it has no successor."),
+            )
+        start = agency.valid_from.isoformat() if agency.valid_from else "?"
+        before = sorted(
+            p for p in self.graph.rolled_up(agency.code) - {agency.code}
+            if self.graph.valid_on(p, day)
+        )
+        listed = ", ".join(f"{c} ({self.graph.agencies[c].name})" for c in before)
+        return CodeProblem(
+            "code_not_yet_valid",
+            f"{label_vi} {name} có hiệu lực từ {start}; với ngày {day.isoformat()} "
+            + (f"hãy dùng {listed}." if listed else "mã này chưa tồn tại."),
+            f"{label_en} {name} is in force from {start}; for {day.isoformat()} "
+            + (f"use {listed}." if listed else "the code did not exist yet."),
+        )
+
+    def nearest(self, level: str, value: str, day: date) -> list[Agency]:
+        """Up to three agencies of ``level`` in force on ``day`` nearest to ``value``: by edit
+        distance of the codes (a shared prefix first, then the closest number), or, for a
+        value with letters, by its name ignoring diacritics and case ("ha giang")."""
+        candidates = [a for a in self._by_level.get(level, ()) if self.graph.valid_on(a.code, day)]
+        if not candidates:
+            candidates = list(self._by_level.get(level, ()))
+        text = value.strip()
+        if not _CODE_LIKE.fullmatch(text):
+            folded = _bare_name(schemas.fold(text))
+
+            def by_name(agency: Agency) -> tuple[int, int, str]:
+                name = self._folded[agency.code]
+                if name == folded:
+                    return (0, 0, agency.code)
+                if folded and folded in name:
+                    return (1, len(name) - len(folded), agency.code)
+                return (2, _edit_distance(folded, name), agency.code)
+
+            ranked = sorted(candidates, key=by_name)
+            return ranked[:MAX_SUGGESTIONS]
+        key = text
+
+        def by_code(agency: Agency) -> tuple[int, int, int, str]:
+            code = agency.code
+            numeric = (abs(int(code) - int(key)) if code.isdigit() and key.isdigit()
+                       else 0)
+            return (_edit_distance(key, code), -_common_prefix(key, code), numeric, code)
+
+        return sorted(candidates, key=by_code)[:MAX_SUGGESTIONS]

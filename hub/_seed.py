@@ -97,7 +97,8 @@ def demo_records(agency: str, rng: random.Random) -> dict[str, list[dict[str, An
             "source_id": f"{agency}-TRIEN-LAM-2025",
             "kind": "exhibition_domestic",
             "title": "Triển lãm ảnh “Quyền con người – thành tựu và khát vọng”",
-            "start_date": "2025-09-02",
+            # A former province's code is valid only for dates before its merger.
+            "start_date": "2025-09-02" if agency != _FORMER_PROVINCE else "2025-05-19",
             "province_code": agency,
             "participants": rng.randint(300, 3000),
         })

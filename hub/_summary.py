@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hub._errors import InvalidInput
 
@@ -39,6 +39,9 @@ class Rejection:
         }
 
 
+BatchStatus = Literal["ok", "partial", "rejected"]
+
+
 @dataclass(slots=True)
 class ImportSummary:
     created: int = 0
@@ -48,6 +51,8 @@ class ImportSummary:
     rejected: int = 0
     dry_run: bool = False
     rejections: list[Rejection] = field(default_factory=list)
+    # Valid records not written because the batch was atomic and others were rejected.
+    ignored: int = 0
 
     def add(self, other: ImportSummary) -> None:
         self.created += other.created
@@ -55,15 +60,41 @@ class ImportSummary:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.rejected += other.rejected
+        self.ignored += other.ignored
         self.rejections.extend(other.rejections)
+
+    @property
+    def status(self) -> BatchStatus:
+        """``ok``: nothing rejected (a re-push of unchanged records too); ``partial``: some
+        records rejected, others created, updated, unchanged or deleted; ``rejected``: records
+        rejected and none of the others taken (all rejected, or an atomic batch)."""
+        if not self.rejected and not self.rejections:
+            return "ok"
+        if self.created or self.updated or self.unchanged or self.deleted:
+            return "partial"
+        return "rejected"
+
+    @property
+    def http_status(self) -> int:
+        """What the batch answers: 422 when nothing was taken, else 200."""
+        return 422 if self.status == "rejected" else 200
+
+    def make_atomic(self) -> None:
+        """All or nothing: with a rejection, the records that were valid are not written
+        (``ignored``) and the batch is ``rejected``."""
+        if self.rejections:
+            self.ignored += self.created + self.updated + self.unchanged + self.deleted
+            self.created = self.updated = self.unchanged = self.deleted = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "status": self.status,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "rejected": self.rejected,
+            "ignored": self.ignored,
             "dry_run": self.dry_run,
             "rejections": [r.as_dict() for r in self.rejections],
         }

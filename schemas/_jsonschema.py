@@ -85,11 +85,21 @@ class Rejection(_Out):
 class ImportSummary(_Out):
     """The answer to every batch import, whatever the way in."""
 
+    status: Literal["ok", "partial", "rejected"] = Field(
+        default="ok",
+        description="ok: no record rejected; partial: some rejected, the others taken; "
+        "rejected: records rejected and nothing taken (REST answers 422).",
+    )
     created: int = Field(default=0, ge=0)
     updated: int = Field(default=0, ge=0)
     unchanged: int = Field(default=0, ge=0)
     deleted: int = Field(default=0, ge=0)
     rejected: int = Field(default=0, ge=0)
+    ignored: int = Field(
+        default=0, ge=0,
+        description="Valid records not written because the batch was atomic and others "
+        "were rejected.",
+    )
     dry_run: bool = False
     rejections: list[Rejection] = Field(default_factory=list)
 

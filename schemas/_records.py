@@ -159,6 +159,9 @@ class RecordContent(BaseModel):
     SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ("title", "description")
     # (field, "date" | "year"): the first non-empty one is the record's primary date.
     DATE_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # field -> registry level ("provincial", "central"; "" = any agency): codes checked
+    # against the dated agency registry as of the record's primary date (hub._registry).
+    REGISTRY_FIELDS: ClassVar[dict[str, str]] = {}
 
     source_id: SourceId
     visibility: Visibility = "shared"
@@ -229,6 +232,7 @@ class TrainingCourse(RecordContent):
     FACET_FIELDS = {**RecordContent.FACET_FIELDS, **_TG}
     SEARCH_FIELDS = ("title", "description", "organiser", "location")
     DATE_FIELDS = (("start_date", "date"), ("end_date", "date"))
+    REGISTRY_FIELDS = {"province_code": "provincial"}
 
     organiser: ShortText | None = None
     form: Code | None = None
@@ -256,6 +260,7 @@ class Event(RecordContent):
     FACET_FIELDS = {**RecordContent.FACET_FIELDS, **_TG}
     SEARCH_FIELDS = ("title", "description", "location", "spokesperson")
     DATE_FIELDS = (("start_date", "date"),)
+    REGISTRY_FIELDS = {"province_code": "provincial"}
 
     kind: Code
     start_date: Date

@@ -292,6 +292,7 @@ def _summary(result: Any) -> dict[str, Any]:
 async def _ingest(
     info: Info, record_type: str, items: list[Any], *, dry_run: bool = False,
     if_match: str | None = None, idempotency_key: str | None = None, action: str,
+    atomic: bool = False,
 ) -> dict[str, Any]:
     context = info.context
     context.require(RECORDS_WRITE)
@@ -307,11 +308,12 @@ async def _ingest(
     idempotency = None
     if idempotency_key is not None and not dry_run:
         body = orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
-        idempotency = IdempotencyRequest(idempotency_key,
-                                         request_hash("graphql", record_type, body))
+        parts = ("graphql", record_type, "atomic", body) if atomic else (
+            "graphql", record_type, body)
+        idempotency = IdempotencyRequest(idempotency_key, request_hash(*parts))
     result = await context.hub.ingest.ingest(
         context.principal, record_type, items, dry_run=dry_run, batch_id=uuid.uuid4().hex,
-        idempotency=idempotency, if_match=if_match, action=action,
+        idempotency=idempotency, if_match=if_match, action=action, atomic=atomic,
     )
     return _summary(result)
 
@@ -331,10 +333,11 @@ def _mutation_fields(record_type: schemas.RecordType, input_cls: Any) -> dict[st
 
     async def upsert_many(
         info: Info, records: list[input_cls], dry_run: bool = False,  # type: ignore[valid-type]
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, atomic: bool = False,
     ) -> ImportSummary:  # type: ignore[valid-type]
         return await _ingest(info, kind, input_to_data(records), dry_run=dry_run,  # type: ignore[return-value]
-                             idempotency_key=idempotency_key, action="records.batch")
+                             idempotency_key=idempotency_key, action="records.batch",
+                             atomic=atomic)
 
     async def delete_one(
         info: Info, source_id: str, if_match: str | None = None
@@ -352,8 +355,8 @@ def _mutation_fields(record_type: schemas.RecordType, input_cls: Any) -> dict[st
         f"upsert_{_snake(plural)}": strawberry.mutation(
             resolver=upsert_many,
             description=f"Upsert up to the batch limit of {label}; the valid ones are stored "
-            "even when others are rejected (see the summary). idempotencyKey makes a retry "
-            "safe.",
+            "even when others are rejected (status partial), unless atomic: true (all or "
+            "nothing; status rejected when any is). idempotencyKey makes a retry safe.",
         ),
         f"delete_{_snake(name)}": strawberry.mutation(
             resolver=delete_one, description=f"Delete one of the {label} (a tombstone)."

@@ -24,6 +24,7 @@ from gateway._params import (
     SourceIdPath,
     VocabCode,
 )
+from gateway._problems import batch_rejected
 from gateway._wire import RecordPage
 from gateway.deps import HubDep, Reader, SessionDep, Writer
 from hub import (
@@ -65,6 +66,17 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (422, "Record does not meet the data standard"),
     )
 }
+# A batch that wrote nothing: the problem carries the import summary (and the same status
+# answers a reused Idempotency-Key with another body).
+BATCH_REJECTED: dict[str, Any] = {
+    "description": "Nothing written: every record rejected, or one of an atomic batch (the "
+    "problem's summary lists them); or an Idempotency-Key reused with another body",
+    "content": {PROBLEM_JSON: {"schema": {"allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {"type": "object", "properties": {
+            "summary": {"$ref": "#/components/schemas/ImportSummary"}}},
+    ]}}},
+}
 JSON_TYPES = ("application/json", "")
 NDJSON = "application/x-ndjson"
 
@@ -93,10 +105,16 @@ def _batch_records(body: bytes, limit: int) -> list[Any]:
     return records
 
 
-def _summary_response(result: ImportSummary | StoredAnswer) -> JSON:
+def _summary_response(request: Request, result: ImportSummary | StoredAnswer) -> Response:
+    """The batch's answer: 200 with the summary (status "ok" or "partial"), or a 422 problem
+    carrying it when nothing was taken; a replay (Idempotency-Key) answers the same."""
     if isinstance(result, StoredAnswer):
-        return JSON(result.body, status_code=result.status_code,
-                    headers={"Idempotent-Replayed": "true"})
+        replayed = {"Idempotent-Replayed": "true"}
+        if result.status_code == 422:
+            return batch_rejected(request, result.body, headers=replayed)
+        return JSON(result.body, status_code=result.status_code, headers=replayed)
+    if result.http_status == 422:
+        return batch_rejected(request, result.as_dict())
     return JSON(result.as_dict())
 
 
@@ -163,6 +181,7 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         name=f"{name}_batch",
         summary=f"Upsert or delete up to 1,000 {name} (or stream NDJSON)",
         response_model=schemas.ImportSummary,
+        responses={422: BATCH_REJECTED},
         openapi_extra={"requestBody": batch_request_schema(record_type)},
     )
     async def batch(
@@ -171,15 +190,28 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         hub: HubDep,
         idempotency_key: IdempotencyKeyHeader = None,
         dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+        atomic: Annotated[bool, Query(
+            description="All or nothing: when any record is rejected, none is written "
+            "(422). JSON batches only: an NDJSON stream answers 400.",
+        )] = False,
     ) -> Response:
         """Each item is a record of the standard; ``{"source_id": ..., "_op": "delete"}``
-        writes a tombstone. Valid items are stored even when others are rejected."""
+        writes a tombstone. Valid items are stored even when others are rejected (200,
+        ``"status": "partial"``) unless ``atomic=true``; a batch that writes nothing because
+        of rejections answers 422, a problem carrying the summary."""
         media = _media_type(request)
         if media == NDJSON:
+            if atomic:
+                raise InvalidInput(
+                    "atomic=true không dùng được với NDJSON: luồng được ghi theo từng phần "
+                    "1.000 bản ghi. Hãy gửi lô JSON (tối đa 1.000 bản ghi).",
+                    "atomic=true is not available for NDJSON: a stream is written 1,000 "
+                    "records at a time. Send a JSON batch (up to 1,000 records) instead.",
+                )
             result = await ingest_ndjson(
                 request, hub, principal, name, dry_run=dry_run, idempotency_key=idempotency_key
             )
-            return _summary_response(result)
+            return _summary_response(request, result)
         if media not in JSON_TYPES:
             raise UnsupportedMediaType(
                 "Kiểu nội dung không được hỗ trợ: dùng application/json hoặc application/x-ndjson.",
@@ -189,12 +221,14 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         records = _batch_records(body, hub.settings.max_batch_records)
         idem = None
         if idempotency_key is not None and not dry_run:
-            idem = IdempotencyRequest(idempotency_key, request_hash(name, body))
+            # An atomic batch is another request than the same body without it.
+            parts = (name, "atomic", body) if atomic else (name, body)
+            idem = IdempotencyRequest(idempotency_key, request_hash(*parts))
         result = await hub.ingest.ingest(
             principal, name, records, dry_run=dry_run, batch_id=uuid.uuid4().hex,
-            idempotency=idem,
+            idempotency=idem, atomic=atomic,
         )
-        return _summary_response(result)
+        return _summary_response(request, result)
 
     @router.get("", name=f"{name}_list", summary=f"List {name}", response_model=RecordPage)
     async def list_(

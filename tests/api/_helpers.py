@@ -27,6 +27,18 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
+def assert_batch_rejected(response: httpx.Response) -> dict[str, Any]:
+    """``response`` is the 422 of a batch that wrote nothing: a problem carrying the import
+    summary (status "rejected"); returns the summary."""
+    body = assert_problem(response, 422)
+    assert body["type"] == "urn:rightshub:problem:batch-rejected", body
+    summary: dict[str, Any] = body["summary"]
+    assert summary["status"] == "rejected" and summary["rejected"] >= 1, summary
+    assert summary["created"] == summary["updated"] == summary["deleted"] == 0, summary
+    assert summary["unchanged"] == 0, summary
+    return summary
+
+
 def product(source_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "source_id": source_id,

@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api._helpers import assert_problem, list_all, product, push, source_ids
+from tests.api._helpers import (
+    assert_batch_rejected,
+    assert_problem,
+    list_all,
+    product,
+    push,
+    source_ids,
+)
 from tests.conftest import auth, token
 
 pytestmark = pytest.mark.anyio
@@ -125,7 +132,7 @@ async def test_delete_item_for_another_agencys_record_is_not_found(
         "/v1/products:batch", json={"records": [{"source_id": "ONLY-G15", "_op": "delete"}]},
         headers=auth("g16"),
     )
-    summary = response.json()
+    summary = assert_batch_rejected(response)
     assert summary["deleted"] == 0 and summary["rejected"] == 1
     assert summary["rejections"][0]["code"] == "not_found"
     single = await client.delete("/v1/products/ONLY-G15", headers=auth("g16"))

@@ -118,8 +118,9 @@ def _verify(backend: str, hub: HubProcess, database_url: str, run: Run, seed: in
     for key, response in run.answers.items():
         assert response.status_code == 200, (key, response.text, where)
         summary: dict[str, Any] = response.json()
-        assert summary == {"created": BATCH_SIZE, "updated": 0, "unchanged": 0, "deleted": 0,
-                           "rejected": 0, "dry_run": False, "rejections": []}, (key, where)
+        assert summary == {"status": "ok", "created": BATCH_SIZE, "updated": 0,
+                           "unchanged": 0, "deleted": 0, "rejected": 0, "ignored": 0,
+                           "dry_run": False, "rejections": []}, (key, where)
 
     with httpx.Client(base_url=hub.base_url, timeout=30) as client:
         changes = all_changes(client)

@@ -17,8 +17,9 @@ refused, ``Allow`` on 405, plus :func:`problem_details` below. Two exclusions, o
   ``Idempotency-Key`` already used with another body (422), a vocabulary code not in the
   vocabulary (422 on PUT).
 * ``negative_data_rejection`` is off for ``:batch`` only: a batch accepts its valid records and
-  reports the others in the 200 import summary (partial acceptance, see the batch docs), so an
-  invalid record inside a well-formed batch is rightly answered with 200.
+  reports the others in the 200 import summary (``"status": "partial"``, see the batch docs),
+  so an invalid record beside valid ones in a well-formed batch is rightly answered with 200
+  (a batch whose every record is rejected answers 422).
 """
 
 from __future__ import annotations
