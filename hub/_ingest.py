@@ -285,7 +285,7 @@ class IngestPipeline:
             await take_change_feed_lock(session)
             row = await session.get(IdempotencyKey, (principal.client_id, idempotency.key))
             if row is not None and row.status_code == IN_PROGRESS:  # our claim: the answer
-                row.request_hash, row.status_code = idempotency.request_hash, 200
+                row.request_hash, row.status_code = idempotency.request_hash, summary.http_status
                 row.response, row.created_at = summary.as_dict(), utcnow()
             elif row is None:
                 session.add(
