@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from hub._errors import InvalidInput
+
 
 class StrictJSONError(ValueError):
     """JSON that orjson accepted but the hub refuses; ``message_vi`` / ``message_en`` say why
@@ -33,8 +35,8 @@ class DuplicateKey(StrictJSONError):
         super().__init__(f"duplicate key {key!r}")
         self.key = key
         shown = key if len(key) <= 80 else key[:79] + "…"
-        self.message_vi = (f'khóa "{shown}" xuất hiện hai lần trong cùng một đối tượng JSON '
-                           "(mỗi khóa chỉ được có một lần)")
+        self.message_vi = (f'khóa trùng lặp "{shown}" trong cùng một đối tượng JSON (mỗi khóa '
+                           "chỉ được có một lần)")
         self.message_en = (f'duplicate JSON key "{shown}" in one object (each key may appear '
                            "only once)")
 
@@ -86,3 +88,9 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     if isinstance(value, dict | list):
         check_unique_keys(data)
     return value
+
+
+def refused(error: StrictJSONError) -> InvalidInput:
+    """The 400 problem of a body refused for ``error``."""
+    return InvalidInput(f"Nội dung JSON bị từ chối: {error.message_vi}.",
+                        f"The JSON body is refused: {error.message_en}.")

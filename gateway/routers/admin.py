@@ -40,6 +40,7 @@ from auth._clients import (
 from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
 from gateway import _admin_wire as w
 from gateway._json import JSON
+from gateway._strict_json import StrictJSONRoute
 from gateway._params import SAFE_TEXT
 from gateway.deps import Admin, HubAdmin, HubDep, client_address
 from gateway.routers.records import PROBLEMS
@@ -47,6 +48,7 @@ from hub import Hub, NotFound, Principal
 from hub._tables import ApiKey, Client
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/admin",
     tags=["Administration"],
     responses={**{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404)},

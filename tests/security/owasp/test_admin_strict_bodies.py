@@ -194,18 +194,19 @@ async def test_connector_patch_is_strict(
     ("POST", "/v1/admin/clients",
      b'{"agency": "G16", "name": "first", "name": "second"}'),
     ("POST", "/v1/admin/session",
-     b'{"username": "sec-hub-admin", "password": "x", "password": "y"}'),
-    ("PATCH", "/v1/admin/users/sec-g16-admin", b'{"active": true, "active": false}'),
+     b'{"username": "dup-nobody", "username": "dup-nobody-2", "password": "x"}'),
+    ("PATCH", "/v1/admin/users/{user}", b'{"active": true, "active": false}'),
     ("PATCH", "/v1/admin/agencies/G16", b'{"successors": [{"code": "G15", '
      b'"code": "G16", "effective_on": "2031-01-01"}]}'),
 ])
 async def test_admin_bodies_refuse_duplicate_keys(
     client: httpx.AsyncClient, admins: AdminTokens, method: str, path: str, body: bytes
 ) -> None:
-    response = await client.request(method, path, content=body,
+    user = await _user(client, admins)
+    response = await client.request(method, path.format(user=user), content=body,
                                     headers={**admins.hub, **JSON})
     problem = assert_problem(response, 400)
     assert "duplicate" in problem["detail_en"].lower()
     assert "trùng" in problem["detail_vi"]
-    assert (await client.get("/v1/admin/users/sec-g16-admin",
+    assert (await client.get(f"/v1/admin/users/{user}",
                              headers=admins.hub)).json()["active"] is True
