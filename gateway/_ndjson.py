@@ -20,6 +20,7 @@ from fastapi import Request
 
 from hub import Hub, IdempotencyRequest, ImportSummary, Principal, Rejection, StoredAnswer
 from hub._files import UTF8_BOM
+from hub._json_strict import DuplicateKey, StrictJSONError, check_unique_keys
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -120,8 +121,9 @@ async def ingest_ndjson(
             total.rejected += 1
             continue
         try:
-            items.append(orjson.loads(line))
-            indexes.append(index)
+            item = orjson.loads(line)
+            if isinstance(item, dict):
+                check_unique_keys(line)
         except orjson.JSONDecodeError as exc:
             total.rejections.append(_line_rejection(
                 index, "invalid_json",
@@ -130,6 +132,15 @@ async def ingest_ndjson(
             ))
             total.rejected += 1
             continue
+        except StrictJSONError as exc:
+            total.rejections.append(_line_rejection(
+                index, "duplicate_key" if isinstance(exc, DuplicateKey) else "invalid_json",
+                f"Dòng {index}: {exc.message_vi}.", f"Line {index}: {exc.message_en}.",
+            ))
+            total.rejected += 1
+            continue
+        items.append(item)
+        indexes.append(index)
         if len(items) >= limit:
             await flush()
     await flush()

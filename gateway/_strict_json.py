@@ -6,7 +6,8 @@ What is not JSON at all is left to FastAPI, which answers it (``json_invalid``) 
 from __future__ import annotations
 
 import email.message
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import orjson
 from fastapi import Request, Response
@@ -27,7 +28,7 @@ def _is_json(content_type: str | None) -> bool:
 
 
 class StrictJSONRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def strict_handler(request: Request) -> Response:

@@ -40,8 +40,8 @@ from auth._clients import (
 from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
 from gateway import _admin_wire as w
 from gateway._json import JSON
-from gateway._strict_json import StrictJSONRoute
 from gateway._params import SAFE_TEXT
+from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubAdmin, HubDep, client_address
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
