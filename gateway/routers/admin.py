@@ -368,8 +368,8 @@ async def audit(
     agency: AgencyQuery = None,
     actor: Annotated[str | None, Query(max_length=200, pattern=SAFE_TEXT)] = None,
     action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9._-]+$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: w.IsoDateTime | None = None,
+    until: w.IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> JSON:
