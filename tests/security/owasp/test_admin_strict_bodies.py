@@ -210,3 +210,22 @@ async def test_admin_bodies_refuse_duplicate_keys(
     assert "trùng" in problem["detail_vi"]
     assert (await client.get(f"/v1/admin/users/{user}",
                              headers=admins.hub)).json()["active"] is True
+
+
+@pytest.mark.parametrize("level", ["local", "other"])
+async def test_every_admin_level_is_a_registry_level(
+    client: httpx.AsyncClient, admins: AdminTokens, level: str
+) -> None:
+    """The admin API (and the console) take four levels; the registry answered and documented
+    two, so an agency at "local" broke its contract (the admin fuzz run found it)."""
+    code = f"L{uuid.uuid4().hex[:6]}"
+    created = await client.post("/v1/admin/agencies", headers=admins.hub, json={
+        "code": code, "name": "Cơ quan cấp xã", "kind": "commune", "level": level})
+    assert created.status_code == 201, created.text
+    reader = {"Authorization": "Bearer test-token-g16-0123456789abcdef"}
+    listed = await client.get("/v1/agencies", params={"level": level}, headers=reader)
+    assert listed.status_code == 200, listed.text
+    assert code in [a["code"] for a in listed.json()["items"]]
+    document = (await client.get("/openapi.json")).json()
+    schema = document["components"]["schemas"]["gateway___wire__AgencyOut"]
+    assert level in schema["properties"]["level"]["enum"]
