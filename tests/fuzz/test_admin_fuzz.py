@@ -1,4 +1,5 @@
-"""Schemathesis over the admin API (``/v1/admin/*``) as a hub admin, on SQLite and PostgreSQL.
+"""Schemathesis over the admin API (``/v1/admin/*``) as a hub admin, on SQLite and PostgreSQL,
+each in a database of its own (dropped afterwards).
 
 The sibling of ``test_openapi_fuzz.py`` (which calls every operation with a record token, so
 the admin operations mostly answer 403 there): here every ``/v1/admin`` operation of the
@@ -38,7 +39,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 from auth._admins import create_admin, get_admin, start_session
 from gateway import create_app
 from hub import Hub
-from tests.conftest import make_settings
+from tests.conftest import make_settings, new_database
 from tests.fuzz.test_openapi_fuzz import problem_details, schema
 
 EXAMPLES = int(os.environ.get("RIGHTSHUB_ADMIN_FUZZ_EXAMPLES", "5"))
@@ -83,12 +84,17 @@ async def _admin_token(database_url: str) -> str:
         await hub.close()
 
 
-@pytest.fixture(scope="module")
-def admin_app(database_url: str) -> Iterator[tuple[Any, dict[str, str]]]:
-    token = asyncio.run(_admin_token(database_url))
-    app = create_app(make_settings(database_url, worker_in_process=False))
-    yield app, {"Authorization": f"Bearer {token}"}
-    shutdown_lifespans()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def admin_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, str]]]:
+    # A database of its own, dropped afterwards: what the fuzzing creates (agencies,
+    # clients, admins, connectors, subscriptions) must not reach the suite's shared one.
+    with new_database(request.param, tmp_path_factory) as database_url:
+        token = asyncio.run(_admin_token(database_url))
+        app = create_app(make_settings(database_url, worker_in_process=False))
+        yield app, {"Authorization": f"Bearer {token}"}
+        shutdown_lifespans()
 
 
 @admin_schema.parametrize()
