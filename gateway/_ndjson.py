@@ -20,7 +20,8 @@ from fastapi import Request
 
 from hub import Hub, IdempotencyRequest, ImportSummary, Principal, Rejection, StoredAnswer
 from hub._files import UTF8_BOM
-from hub._json_strict import DuplicateKey, StrictJSONError, check_unique_keys
+from hub._json_strict import DuplicateKey, StrictJSONError
+from hub._json_strict import loads as json_loads
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -121,9 +122,7 @@ async def ingest_ndjson(
             total.rejected += 1
             continue
         try:
-            item = orjson.loads(line)
-            if isinstance(item, dict):
-                check_unique_keys(line)
+            item = json_loads(line)
         except orjson.JSONDecodeError as exc:
             total.rejections.append(_line_rejection(
                 index, "invalid_json",

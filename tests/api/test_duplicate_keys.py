@@ -7,12 +7,15 @@ file import rejects the line."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub._files import read_ndjson
 from hub._json_strict import DuplicateKey, check_unique_keys, loads
@@ -115,7 +118,8 @@ def test_file_import_line_with_a_key_twice_is_rejected() -> None:
 
 @pytest.mark.parametrize("text", [
     b'{"a": {"b": 1, "b": 2}}', b'[{"x": 1}, {"y": 1, "y": 1}]', '{"é": 1, "\\u00e9": 2}',
-    b'{"a": 1, "b": [{"a": 2}], "a": 3}',
+    b'{"a": 1, "b": [{"a": 2}], "a": 3}', b'{"\\u003a": 1, ":": 2}', b'{"a": 1 , "a" :2}',
+    b'{"k": "x:y", "k": "\\u003a"}',
 ])
 def test_loader_finds_duplicates_at_any_depth(text: bytes | str) -> None:
     with pytest.raises(DuplicateKey):
@@ -124,8 +128,59 @@ def test_loader_finds_duplicates_at_any_depth(text: bytes | str) -> None:
 
 @pytest.mark.parametrize("text", [
     b'{"a": {"a": {"a": 1}}}', b'[{"x": 1}, {"x": 1}]', b'"{\\"a\\": 1, \\"a\\": 2}"', b"[]",
-    b'{"a:": 1, "a": 2}', b'{"\\"a": 1, "a": 2}',
+    b'{"a:": 1, "a": 2}', b'{"\\"a": 1, "a": 2}', b'{"a": "\\u003a", "b": ":"}',
+    b'{"a": "\\\\u003a", "b": "::"}',
 ])
 def test_loader_keeps_what_is_not_a_duplicate(text: bytes) -> None:
     assert loads(text) == orjson.loads(text)
     check_unique_keys(text)
+
+
+# --- the colon count against the scan (hypothesis) --------------------------------------------
+
+_NAMES = st.sampled_from(["a", "b", "a:", ":", '"', "\\", "é", "\u00e9", "x\":1", "\x01"])
+_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+                    _NAMES)
+
+
+def _objects(children: Any) -> Any:
+    # An object as its list of members, so a name can come twice.
+    return st.lists(st.tuples(_NAMES, children), max_size=4).map(lambda m: ("obj", m))
+
+
+_VALUES = st.recursive(_LEAVES, lambda c: st.one_of(st.lists(c, max_size=3), _objects(c)),
+                       max_leaves=12)
+
+
+def _text(value: Any, ascii_only: bool, spaced: bool) -> str:
+    sep = ": " if spaced else ":"
+    if isinstance(value, tuple) and value[:1] == ("obj",):
+        return "{" + ", ".join(json.dumps(k, ensure_ascii=ascii_only) + sep
+                               + _text(v, ascii_only, spaced) for k, v in value[1]) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_text(v, ascii_only, spaced) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
+
+
+def _has_duplicate(value: Any) -> bool:
+    if isinstance(value, tuple) and value[:1] == ("obj",):
+        names = [k for k, _ in value[1]]
+        return len(set(names)) != len(names) or any(_has_duplicate(v) for _, v in value[1])
+    if isinstance(value, list):
+        return any(_has_duplicate(v) for v in value)
+    return False
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=_VALUES, ascii_only=st.booleans(), spaced=st.booleans(), as_bytes=st.booleans())
+def test_loader_refuses_exactly_the_duplicates(
+    value: Any, ascii_only: bool, spaced: bool, as_bytes: bool
+) -> None:
+    text = _text(value, ascii_only, spaced)
+    data: bytes | str = text.encode() if as_bytes else text
+    if _has_duplicate(value):
+        with pytest.raises(DuplicateKey):
+            loads(data)
+    else:
+        assert loads(data) == orjson.loads(data)
