@@ -5,7 +5,7 @@ name).
 
 orjson parses, as before: it is the hub's parser (strict UTF-8, no NaN, no lone surrogates,
 bounded depth) and its errors are the ones callers get. Whether an object lost a member is then
-decided by counting colons, which is exact and costs about a tenth of the parse:
+decided by counting colons, which is exact and costs about a third of orjson's parse:
 
 * in JSON text, a ``:`` outside strings is a name separator, one per member; inside strings it
   is content. So ``text.count(":")`` is members + colons in the text's strings, and
@@ -104,10 +104,10 @@ def _members_kept(data: bytes | str, value: Any) -> bool:
     except orjson.JSONEncodeError:  # deeper than orjson.dumps goes (255 levels)
         return False
     if isinstance(data, bytes):
-        if any(e in data for e in _ESCAPED_COLON):
+        if b"\\" in data and any(e in data for e in _ESCAPED_COLON):
             return False
         return data.count(b":") == dumped.count(b":")
-    if any(e in data for e in _ESCAPED_COLON_TEXT):
+    if "\\" in data and any(e in data for e in _ESCAPED_COLON_TEXT):
         return False
     return data.count(":") == dumped.count(b":")
 
