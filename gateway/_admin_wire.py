@@ -129,12 +129,15 @@ class StrictBody(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name in _not_nullable(cls):
+        name = info.field_name or ""
+        if value is None and name in _not_nullable(cls):
+            if cls.model_fields[name].is_required():
+                raise custom_error("null_not_allowed", f"{name} must not be null",
+                                   f"{name} không được là null")
             raise custom_error(
                 "null_not_allowed",
-                f"{info.field_name} cannot be null: leave the field out to keep its value",
-                f"{info.field_name} không được là null: bỏ trường này đi nếu muốn giữ nguyên "
-                "giá trị",
+                f"{name} cannot be null: leave the field out to keep its value",
+                f"{name} không được là null: bỏ trường này đi nếu muốn giữ nguyên giá trị",
             )
         return value
 
