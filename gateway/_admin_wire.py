@@ -1,15 +1,37 @@
 """Wire models of the admin API: request bodies forbid unknown fields; secrets appear only in
-the one answer that creates them."""
+the one answer that creates them.
+
+Request bodies are validated strictly (:class:`StrictBody`): FastAPI validates the parsed JSON
+in pydantic's Python mode, where lax mode would take ``"yes"`` or ``1`` as ``true`` and ``0`` as
+1970-01-01. Strict mode takes only the JSON type a field declares; dates and times are the one
+JSON-natural conversion kept (:data:`IsoDate`, :data:`IsoDateTime`: ISO 8601 strings, never
+numbers). A field declared without ``None`` in its type (an update's "leave out to keep" field,
+:func:`optional`) refuses an explicit ``null`` with a problem naming it; ``null`` for a field
+that can be empty clears it.
+"""
 
 from __future__ import annotations
 
+import functools
+import types
 import unicodedata
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas import TEXT_CONTROL
+from schemas._fields import custom_error
 
 Scope = Literal["records:read", "records:write", "changes:read", "admin"]
 Role = Literal["hub_admin", "agency_admin"]
@@ -39,8 +61,89 @@ def _clean(value: Any, *, secret: bool = False) -> Any:
     return value
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _iso_date(value: Any) -> Any:
+    """Only an ISO 8601 string becomes a date: pydantic reads a number, or a string of digits,
+    as a Unix time (0 is 1970-01-01)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or _is_number(value):
+        raise custom_error("date_type", "Date must be an ISO 8601 string (YYYY-MM-DD)",
+                           "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD)")
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _is_number(value):
+        raise custom_error("datetime_type", "Time must be an ISO 8601 string, not a number",
+                           "Thời điểm phải là chuỗi theo ISO 8601, không phải một số")
+    return value
+
+
+# Strict(False): the string is parsed as in JSON mode; the before-validator refuses the rest.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, Strict(False), BeforeValidator(_iso_datetime)]
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**constraints: Any) -> Any:
+    """A field an update may leave out (``None``: not given, keep the current value) but not
+    send as ``null``: its type has no ``None``, and the schema shows no ``null`` default."""
+    return Field(default=None, json_schema_extra=_drop_default, **constraints)
+
+
+def _admits_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    if get_origin(annotation) is Annotated:
+        return _admits_none(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_admits_none(a) for a in get_args(annotation))
+    return False
+
+
+@functools.cache
+def _not_nullable(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items()
+                     if not _admits_none(field.annotation))
+
+
+class StrictBody(BaseModel):
+    """An admin request body: unknown fields refused, no type coercion, ``null`` only where a
+    field's type allows it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if value is None and name in _not_nullable(cls):
+            if cls.model_fields[name].is_required():
+                raise custom_error("null_not_allowed", f"{name} must not be null",
+                                   f"{name} không được là null")
+            raise custom_error(
+                "null_not_allowed",
+                f"{name} cannot be null: leave the field out to keep its value",
+                f"{name} không được là null: bỏ trường này đi nếu muốn giữ nguyên giá trị",
+            )
+        return value
+
+
+class _Body(StrictBody):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -65,7 +168,7 @@ class SessionOut(BaseModel):
 
 class SuccessorIn(_Body):
     code: str = Field(min_length=1, max_length=40)
-    effective_on: date
+    effective_on: IsoDate
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -74,21 +177,21 @@ class AgencyCreate(_Body):
     name: str = Field(min_length=1, max_length=300)
     kind: str = Field(min_length=1, max_length=40)
     level: Literal["central", "provincial", "local", "other"]
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
     note: str | None = Field(default=None, max_length=2000)
     successors: list[SuccessorIn] = Field(default_factory=list, max_length=100)
 
 
 class AgencyUpdate(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    kind: str | None = Field(default=None, min_length=1, max_length=40)
-    level: Literal["central", "provincial", "local", "other"] | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
+    name: str = optional(min_length=1, max_length=300)
+    kind: str = optional(min_length=1, max_length=40)
+    level: Literal["central", "provincial", "local", "other"] = optional()
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
     note: str | None = Field(default=None, max_length=2000)
-    # When given, replaces the agency's successor links.
-    successors: list[SuccessorIn] | None = Field(default=None, max_length=100)
+    # When given, replaces the agency's successor links ([] removes them all).
+    successors: list[SuccessorIn] = optional(max_length=100)
 
 
 class SuccessorOut(BaseModel):
@@ -122,9 +225,9 @@ class ClientCreate(_Body):
 
 
 class ClientUpdate(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    scopes: list[Scope] | None = Field(default=None, max_length=10)
-    active: bool | None = None
+    name: str = optional(min_length=1, max_length=300)
+    scopes: list[Scope] = optional(max_length=10)
+    active: bool = optional()
 
 
 class ClientOut(BaseModel):
@@ -149,12 +252,12 @@ class ApiKeyCreate(_Body):
     client_id: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=300)
     scopes: list[Scope] | None = Field(default=None, max_length=10)
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class ApiKeyRotate(_Body):
     overlap_seconds: int | None = Field(default=None, ge=0, le=90 * 24 * 3600)
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -187,10 +290,10 @@ class AdminUserCreate(_Body):
 
 
 class AdminUserUpdate(_Body):
-    role: Role | None = None
+    role: Role = optional()
     agency: str | None = Field(default=None, max_length=40)
-    active: bool | None = None
-    display_name: str | None = Field(default=None, max_length=300)
+    active: bool = optional()
+    display_name: str = optional(max_length=300)
     sso_subject: str | None = Field(default=None, max_length=300)
 
 

@@ -26,8 +26,12 @@ from hub import (
     Principal,
     Rejection,
     StoredAnswer,
+    strict_json,
 )
 from hub._files import UTF8_BOM
+
+DuplicateKey, StrictJSONError = strict_json.DuplicateKey, strict_json.StrictJSONError
+json_loads = strict_json.loads
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -149,8 +153,7 @@ async def _ingest_stream(
             total.rejected += 1
             continue
         try:
-            items.append(orjson.loads(line))
-            indexes.append(index)
+            item = json_loads(line)
         except orjson.JSONDecodeError as exc:
             total.rejections.append(_line_rejection(
                 index, "invalid_json",
@@ -159,6 +162,15 @@ async def _ingest_stream(
             ))
             total.rejected += 1
             continue
+        except StrictJSONError as exc:
+            total.rejections.append(_line_rejection(
+                index, "duplicate_key" if isinstance(exc, DuplicateKey) else "invalid_json",
+                f"Dòng {index}: {exc.message_vi}.", f"Line {index}: {exc.message_en}.",
+            ))
+            total.rejected += 1
+            continue
+        items.append(item)
+        indexes.append(index)
         if len(items) >= limit:
             await flush()
     await flush()

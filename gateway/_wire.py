@@ -56,7 +56,7 @@ class AgencyOut(_Out):
     code: str
     name: str
     kind: str
-    level: Literal["central", "provincial"]
+    level: Literal["central", "provincial", "local", "other"]
     valid_from: date | None
     valid_until: date | None
     note: str | None

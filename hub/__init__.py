@@ -1,6 +1,7 @@
 """The hub's core: settings, the central database, the ingest pipeline, reads and the change
 feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
 
+from hub import _json_strict as strict_json  # strict_json.loads: duplicate keys refused
 from hub._archive import (
     STATE_FUNDING,
     UnarchivedReport,
@@ -126,6 +127,7 @@ __all__ = [
     "secret_key_path",
     "seed_registry",
     "seed_vocabularies",
+    "strict_json",
     "unarchived_state_funded",
     "verify_archive",
     "verify_audit",

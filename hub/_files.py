@@ -23,6 +23,7 @@ import orjson
 from pydantic import BaseModel
 
 import schemas
+from hub import _json_strict as json_strict
 from hub._errors import InvalidInput
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving since 1975
@@ -140,12 +141,15 @@ def read_ndjson(stream: BinaryIO) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            yield Row(number, orjson.loads(line))
+            yield Row(number, json_strict.loads(line))
         except orjson.JSONDecodeError as exc:
             yield Row(number, None, (
                 f"Dòng {number} không phải JSON hợp lệ (UTF-8): {exc.msg}.",
                 f"Line {number} is not valid JSON (UTF-8): {exc.msg}.",
             ))
+        except json_strict.StrictJSONError as exc:
+            yield Row(number, None, (f"Dòng {number}: {exc.message_vi}.",
+                                     f"Line {number}: {exc.message_en}."))
 
 
 def read_csv(stream: BinaryIO, model: type[BaseModel]) -> Iterator[Row]:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
 from hub import _audit as audit
+from hub import _json_strict as json_strict
 from hub._archive_db import detach_all
 from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
@@ -581,11 +582,14 @@ async def _prepare(
 
 
 def decode_json(body: bytes) -> Any:
-    """Decode a JSON body, turning every decoding failure into a clear 400."""
+    """Decode a JSON body, turning every decoding failure, and a key repeated in an object
+    (``hub._json_strict``), into a clear 400."""
     try:
-        return orjson.loads(body)
+        return json_strict.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(
             f"Nội dung không phải JSON hợp lệ (UTF-8): {exc.msg} (vị trí {exc.pos}).",
             f"The body is not valid JSON (UTF-8): {exc.msg} (position {exc.pos}).",
         ) from None
+    except json_strict.StrictJSONError as exc:
+        raise json_strict.refused(exc) from None

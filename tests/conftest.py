@@ -9,6 +9,7 @@ half is skipped, unless ``RIGHTSHUB_REQUIRE_POSTGRES=1`` (CI), where that is an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -80,12 +81,11 @@ def _drop_pg_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated, seeded database for the whole session, one per backend."""
-    if request.param == "sqlite":
+@contextlib.contextmanager
+def new_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new migrated, seeded database of ``backend`` ("sqlite" or "postgresql"; skipped when
+    PostgreSQL is unreachable), dropped afterwards."""
+    if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
     else:
         created = _create_pg_database()
@@ -98,9 +98,20 @@ def database_url(
     settings = Settings(database_url=url, environment="test")
     upgrade(settings)
     asyncio.run(_seed(settings))
-    yield url
-    if request.param == "postgresql":
-        _drop_pg_database(url)
+    try:
+        yield url
+    finally:
+        if backend == "postgresql":
+            _drop_pg_database(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, seeded database for the whole session, one per backend."""
+    with new_database(request.param, tmp_path_factory) as url:
+        yield url
 
 
 async def _seed(settings: Settings) -> None:

@@ -26,6 +26,7 @@ from gateway.console._render import NO_STORE, ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.deps import HubDep
 from hub import Hub, HubError, InvalidInput, NotFound, audit_in_own_transaction
+from hub import strict_json as json_strict
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -136,11 +137,14 @@ def _config_of(form: Form, kind: str) -> dict[str, Any]:
 def _config(form: Form) -> dict[str, Any]:
     text = form.text("config", max_length=100_000, required=True, label="cấu hình")
     try:
-        config = orjson.loads(text)
+        config = json_strict.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"Cấu hình không phải JSON hợp lệ: {exc.msg} (dòng {exc.lineno}).",
                            f"The configuration is not valid JSON: {exc.msg} "
                            f"(line {exc.lineno}).") from None
+    except json_strict.StrictJSONError as exc:
+        raise InvalidInput(f"Cấu hình bị từ chối: {exc.message_vi}.",
+                           f"The configuration is refused: {exc.message_en}.") from None
     if not isinstance(config, dict):
         raise InvalidInput("Cấu hình phải là một đối tượng JSON.",
                            "The configuration must be a JSON object.")

@@ -37,6 +37,7 @@ from gateway.graphql._errors import describe_errors
 from gateway.graphql._prepared import execute_prepared
 from gateway.graphql._schema import build_schema
 from hub import HubError, Settings
+from hub import strict_json as json_strict
 
 _HTTP_SLUGS = {
     400: ("invalid-input", "Yêu cầu GraphQL không hợp lệ", "Invalid GraphQL request"),
@@ -212,13 +213,16 @@ async def _malformed(request: Request) -> tuple[str, str] | None:
     try:
         if request.method == "POST" and request.headers.get("content-type", "").startswith(
                 "application/json"):
-            request.state.graphql_body = orjson.loads(await request.body())
+            request.state.graphql_body = json_strict.loads(await request.body())
             found.append((request.state.graphql_body, True))
         if "variables" in request.query_params:
-            found.append((orjson.loads(request.query_params["variables"]), False))
+            found.append((json_strict.loads(request.query_params["variables"]), False))
     except orjson.JSONDecodeError as error:
         return ("Nội dung không phải JSON hợp lệ (UTF-8, lồng không quá sâu).",
                 f"The body is not valid JSON (UTF-8, not nested too deep): {error.msg}.")
+    except json_strict.StrictJSONError as error:
+        return (f"Nội dung JSON bị từ chối: {error.message_vi}.",
+                f"The JSON body is refused: {error.message_en}.")
     for parsed, whole_body in found:
         if whole_body and not isinstance(parsed, dict | list):
             return ("Nội dung phải là một đối tượng JSON {\"query\": ...}.",

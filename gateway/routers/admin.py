@@ -41,12 +41,14 @@ from auth._registry_admin import SuccessorLink, create_agency, list_agencies, up
 from gateway import _admin_wire as w
 from gateway._json import JSON
 from gateway._params import SAFE_TEXT
+from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubAdmin, HubDep, client_address
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
 from hub._tables import ApiKey, Client
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/admin",
     tags=["Administration"],
     responses={**{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404)},
@@ -366,8 +368,8 @@ async def audit(
     agency: AgencyQuery = None,
     actor: Annotated[str | None, Query(max_length=200, pattern=SAFE_TEXT)] = None,
     action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9._-]+$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: w.IsoDateTime | None = None,
+    until: w.IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> JSON:

@@ -16,17 +16,20 @@ from typing import Annotated, Any, Literal
 import httpx
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 import connectors
 from auth import _policy as policy
 from auth._admins import admin_action
+from gateway._admin_wire import StrictBody, optional
 from gateway._json import JSON
+from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal, audit_in_own_transaction
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/admin/connectors",
     tags=["Connectors"],
     responses={**{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404)},
@@ -38,10 +41,8 @@ ConnectorId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9._-]+
 AgencyQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
-class SecretsIn(BaseModel):
+class SecretsIn(StrictBody):
     """Sealed at rest and never shown again; only which ones are set is."""
-
-    model_config = ConfigDict(extra="forbid")
 
     client_secret: SecretStr | None = Field(default=None, max_length=2000)
     private_key: SecretStr | None = Field(default=None, max_length=20000)
@@ -52,9 +53,7 @@ class SecretsIn(BaseModel):
             {k: v.get_secret_value() for k, v in self if v is not None})
 
 
-class ConnectorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConnectorCreate(StrictBody):
     id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     agency: str = Field(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=300)
@@ -67,18 +66,15 @@ class ConnectorCreate(BaseModel):
     enabled: bool = True
 
 
-class ConnectorUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    config: dict[str, Any] | None = None
-    secrets: SecretsIn | None = None
-    schedule_seconds: int | None = Field(default=None, ge=10, le=31 * 86400)
-    enabled: bool | None = None
+class ConnectorUpdate(StrictBody):
+    name: str = optional(min_length=1, max_length=300)
+    config: dict[str, Any] = optional()
+    secrets: SecretsIn = optional()
+    schedule_seconds: int = optional(ge=10, le=31 * 86400)
+    enabled: bool = optional()
 
 
-class RunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RunRequest(StrictBody):
 
     full_refresh: bool = False
 

@@ -47,7 +47,7 @@ async def agencies(
     include_former: Annotated[
         bool, Query(description="Also list agencies that had ceased by that date")
     ] = False,
-    level: Annotated[str | None, Query(pattern=r"^(central|provincial)$")] = None,
+    level: Annotated[str | None, Query(pattern=r"^(central|provincial|local|other)$")] = None,
 ) -> Response:
     graph = await hub.catalog.agencies()
     day = as_of or _today()

@@ -15,12 +15,14 @@ from fastapi import Path as PathParam
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr
 
 from connectors import _subscriptions as service
-from gateway._admin_wire import _Body
+from gateway._admin_wire import _Body, optional
 from gateway._json import JSON
+from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
 from gateway.routers.records import PROBLEMS
 
 router = APIRouter(
+    route_class=StrictJSONRoute,
     prefix="/admin/subscriptions",
     tags=["Subscriptions (push)"],
     responses={**{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404)},
@@ -61,13 +63,13 @@ class SubscriptionCreate(_Body):
 
 
 class SubscriptionUpdate(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    endpoint_url: Url | None = None
+    name: str = optional(min_length=1, max_length=300)
+    endpoint_url: Url = optional()
     record_types: list[Code] | None = Field(default=None, max_length=20)
     owner_agencies: list[AgencyCode] | None = Field(default=None, max_length=200)
     themes: list[Code] | None = Field(default=None, max_length=100)
-    active: bool | None = None
-    secret: SecretStr | None = Field(default=None, min_length=32, max_length=500)
+    active: bool = optional()
+    secret: SecretStr = optional(min_length=32, max_length=500)
     token_url: Url | None = None
     oauth_client_id: str | None = Field(default=None, min_length=1, max_length=200)
     oauth_scope: str | None = Field(default=None, max_length=300)

@@ -79,3 +79,13 @@ async def test_configure_check_preview_run_and_history(
     # No connector outlives its test: another suite's worker would try to run it.
     async with hub.db.transaction() as session:
         await connectors.delete_connector(session, cid)
+
+
+async def test_config_with_a_key_twice_is_refused(hub: Hub, client: httpx.AsyncClient) -> None:
+    await sign_in(client, await new_admin(hub, role="agency_admin", agency="G16"))
+    token = await csrf(client, "/console/connectors")
+    bad = await client.post("/console/connectors", data={
+        "csrf_token": token, "agency": "G16", "name": "x", "kind": "rest",
+        "config": '{"base_url": "http://127.0.0.1:9/", "base_url": "http://127.0.0.1:8/"}',
+        "schedule_minutes": "60"})
+    assert bad.status_code == 400 and "khóa trùng lặp" in bad.text, bad.text
