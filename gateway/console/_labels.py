@@ -58,6 +58,10 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "audit_outcome": ("ok", "failed", "denied", "refused", "delivered"),
     "actor_kind": ("admin", "client", "api_key", "dev", "system", "anonymous"),
     "conn_kind": ("rest", "hub"),
+    # the kinds the reference registry is seeded with (hub/seed/*.csv); a hub admin may type
+    # another, which is then shown as it is
+    "agency_kind": ("ministry", "ministry-level", "government-agency", "party-body",
+                    "province", "city"),
     "auth_type": _literal(connectors.AuthConfig, "type"),
     "auth_method": _literal(connectors.AuthConfig, "method"),
     "pagination_style": _literal(connectors.Pagination, "style"),

@@ -25,6 +25,7 @@ from gateway.console._i18n import (
     translator,
 )
 from gateway.console._labels import (
+    choices,
     kind_vocabulary,
     label,
     record_type_label,
@@ -85,6 +86,7 @@ def render(
         "kind_label": lambda record_type, code: tagged(
             vocab_label(kind_vocabulary(record_type), code, lang), code),
         "rt_label": lambda name: tagged(record_type_label(name, lang), name),
+        "choices": lambda group: choices(group, lang),
     }
     values.update(context or {})
     body = _env.get_template(template).render(values)

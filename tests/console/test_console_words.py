@@ -261,3 +261,22 @@ async def test_record_pages_show_vocabulary_words(
     assert english.status_code in (302, 303)
     record_en = (await client.get(f"/console/records/{record_id.group(1)}")).text
     assert '<span title="book">Book</span>' in record_en
+
+
+async def test_agency_kinds_are_words(hub: Hub, client: httpx.AsyncClient) -> None:
+    await sign_in(client, await new_admin(hub))
+    listing = (await client.get("/console/agencies")).text
+    form = listing[listing.index('id="n-kind"'):]
+    form = form[:form.index("</select>")]
+    assert '<option value="ministry">Bộ</option>' in form
+    assert '<option value="province">Tỉnh</option>' in form
+    assert ">ministry<" not in form
+    detail = (await client.get("/console/agencies/G16")).text
+    assert '<span title="ministry">Bộ</span>' in detail
+    token = await csrf(client, "/console/agencies")
+    made = await client.post("/console/agencies", data={
+        "csrf_token": token, "code": "TK-1", "name": "Cơ quan thử", "level": "central",
+        "kind": "government-agency", "valid_from": "01/07/2025"})
+    assert made.status_code in (200, 303), made.text[:500]
+    made_page = (await client.get("/console/agencies/TK-1")).text
+    assert '<span title="government-agency">Cơ quan thuộc Chính phủ</span>' in made_page
