@@ -129,7 +129,6 @@ class RunContext:
         """One page through the ingest pipeline; ``extra`` (the checkpoint), the run's
         counts and the key values of the items taken (``keys``, beside ``items``, of
         ``stream``) commit with it."""
-        deletes = {i for i, item in enumerate(items) if item.get("_op") == "delete"}
         before = dict(self.counts), list(self.errors)
 
         async def in_transaction(session: AsyncSession, summary: ImportSummary) -> None:
@@ -139,8 +138,6 @@ class RunContext:
                 self.counts[name] += getattr(summary, name)
             rejected = set()
             for r in summary.rejections:
-                if r.code == "not_found" and r.index in deletes:
-                    continue  # a tombstone for a record we never had: nothing to do
                 rejected.add(r.index)
                 self.note_error({"source_id": r.source_id, "path": r.path, "code": r.code,
                                  "message_vi": r.message_vi, "message_en": r.message_en})
@@ -159,6 +156,9 @@ class RunContext:
             result = await self.hub.ingest.ingest(
                 self.conn.principal(agency), record_type, items, batch_id=self.run_id,
                 action="connectors.pull", in_transaction=in_transaction,
+                # a record deleted at the source before the first pull still leaves a
+                # tombstone (see IngestPipeline.ingest)
+                tombstone_unknown=True,
             )
         except BaseException:
             self.counts, self.errors = dict(before[0]), list(before[1])  # rolled back

@@ -129,6 +129,7 @@ class IngestPipeline:
         action: str = "records.batch",
         request_id: str | None = None,
         in_transaction: InTransaction | None = None,
+        tombstone_unknown: bool = False,
     ) -> ImportSummary | StoredAnswer:
         """Ingest one batch for ``principal``'s agency, atomically.
 
@@ -141,6 +142,12 @@ class IngestPipeline:
 
         ``atomic``: all or nothing; when any item is rejected no record is written (the
         summary's ``ignored`` counts the valid ones, its status is "rejected").
+
+        ``tombstone_unknown``: a delete for a key the hub has no record of writes a tombstone
+        (a deleted record with no content, and its ``delete`` change) instead of a
+        ``not_found`` rejection. A pull connector asks for it: a source that flags a record
+        as deleted before the hub ever saw it still has the hub remember the deletion, so
+        peers following the change feed learn it and the key's history starts there.
 
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
@@ -164,7 +171,8 @@ class IngestPipeline:
                 current = await self._current(
                     session, principal.agency, record_type.name, prepared, inherited=inherited
                 )
-            self._diff(summary, prepared, current, if_match=if_match)
+            self._diff(summary, prepared, current, if_match=if_match,
+                       tombstone_unknown=tombstone_unknown)
             summary.rejected = len({r.index for r in summary.rejections})
             if atomic:
                 summary.make_atomic()
@@ -188,7 +196,8 @@ class IngestPipeline:
             current = await self._current(
                 session, principal.agency, record_type.name, prepared, inherited=inherited
             )
-            writes = self._diff(summary, prepared, current, if_match=if_match)
+            writes = self._diff(summary, prepared, current, if_match=if_match,
+                       tombstone_unknown=tombstone_unknown)
             summary.rejected = len({r.index for r in summary.rejections})
             if atomic and summary.rejections:
                 summary.make_atomic()
@@ -413,6 +422,7 @@ class IngestPipeline:
         current: dict[str, _Current],
         *,
         if_match: str | None,
+        tombstone_unknown: bool = False,
     ) -> list[tuple[Prepared, str]]:
         """Decide what each item does; returns the items to write with their outcome."""
         writes: list[tuple[Prepared, str]] = []
@@ -425,7 +435,10 @@ class IngestPipeline:
                     "The record changed or does not exist; read it again for a fresh ETag.",
                 )
             if item.op == "delete":
-                if now is None:
+                if now is None and tombstone_unknown:
+                    summary.deleted += 1
+                    writes.append((item, "tombstoned"))
+                elif now is None:
                     summary.rejections.append(
                         Rejection(
                             item.index, item.source_id, "source_id", "not_found",
@@ -478,6 +491,25 @@ class IngestPipeline:
             existing = current.get(item.source_id)
             provenance = shared if item.source_updated_at is None else orjson.Fragment(
                 orjson.dumps({**batch_provenance, "source_updated_at": item.source_updated_at}))
+            if outcome == "tombstoned":  # deleted before the hub ever had it
+                record_id = new_record_id()
+                inserts.append({
+                    "id": record_id, "record_type": record_type,
+                    "owner_agency": principal.agency, "source_id": item.source_id,
+                    "kind": None, "content_hash": "", "visibility": item.visibility,
+                    "deleted": True, "title": "", "title_folded": "", "search_text": "",
+                    "primary_date": None, "data": orjson.Fragment(b"{}"),
+                    "provenance": provenance, "updated_at": now, "seq": last_seq,
+                    "version": 1, "created_at": now,
+                })
+                changes.append({
+                    "seq": last_seq, "record_id": record_id, "record_type": record_type,
+                    "owner_agency": principal.agency, "source_id": item.source_id,
+                    "op": "delete", "version": 1, "visibility": item.visibility,
+                    "previous_visibility": None, "content_hash": "", "data": None,
+                    "provenance": provenance, "changed_at": now,
+                })
+                continue
             if outcome == "deleted":
                 assert existing is not None
                 version = existing.version + 1

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 import connectors
 from hub import Hub
+from hub._tables import RecordChange
 from hub._tables_connectors import Connector, ConnectorRun
 from tests.connectors import (
     SIM_SECRET,
@@ -94,6 +95,28 @@ async def test_incremental_runs_follow_updates_and_deletes(chub: Hub, tmp_path: 
         assert live == expected_live(sim.state())
         assert set(purged) <= deleted
         assert not (await connectors.get_connector(chub, cid)).full_refresh_requested
+
+
+async def test_records_deleted_before_the_first_pull_leave_tombstones(
+    chub: Hub, tmp_path: Path
+) -> None:
+    with running_simulator(tmp_path, "--records", "60", "--seed", "13") as sim:
+        gone = set(sim.mutate(delete=6)["deleted"])  # flagged at the source, never pulled
+        cid = await create(chub, "G15", sim_config(sim, page_size=25))
+        run = await connectors.run_connector(chub, cid)
+        assert run["status"] == "succeeded" and run["rejected"] == 0, run["errors"]
+        assert (run["created"], run["deleted"]) == (54, 6)
+        live, deleted = await hub_products(chub, "G15")
+        assert live == expected_live(sim.state()) and deleted == gone
+        async with chub.db.session() as session:
+            ops = dict((await session.execute(
+                sa.select(RecordChange.source_id, RecordChange.op)
+                .where(RecordChange.owner_agency == "G15"))).tuples().all())
+        assert {k for k, op in ops.items() if op == "delete"} == gone
+        assert len(ops) == 60
+        again = await connectors.run_connector(chub, cid)  # the tombstones stay as they are
+        assert again["created"] == again["deleted"] == again["updated"] == 0, again
+        assert await change_count(chub, "G15") == 60
 
 
 async def test_a_failed_run_resumes_without_gaps_or_duplicates(
