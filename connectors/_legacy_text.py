@@ -107,8 +107,13 @@ _TCVN3_LOWER_TONED = frozenset(ch for ch, letter in TCVN3_DECODE.items() if lett
 _CP1252_EXTRAS = frozenset(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))
 
 
+# A character beyond Latin-1 that is not one of cp1252's extras (a regex scans in C: this
+# runs on every text field of every pulled record).
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff" + re.escape("".join(sorted(_CP1252_EXTRAS))) + "]")
+
+
 def _is_unicode_already(text: str) -> bool:
-    return any(ord(ch) > 0xFF and ch not in _CP1252_EXTRAS for ch in text)
+    return _BEYOND_LATIN1.search(text) is not None
 
 
 def decode_tcvn3(text: str) -> str:
@@ -274,6 +279,13 @@ def looks_like_tcvn3(text: str) -> bool:
     return detect_legacy(text).encoding == "tcvn3"
 
 
+@lru_cache(maxsize=8192)
+def _auto(text: str) -> str:
+    # Field values repeat across records (publishers, kinds, language lists): each distinct
+    # text is judged once.
+    return unicodedata.normalize("NFC", detect_legacy(text).text)
+
+
 def to_unicode(text: str, encoding: str) -> str:
     """Decode ``text`` from ``encoding``: "tcvn3" and "vni" decode; "auto" (and "unicode",
     its former name) decode what the detector takes for VNI or TCVN3 and normalise the rest;
@@ -283,5 +295,7 @@ def to_unicode(text: str, encoding: str) -> str:
     if encoding == "vni":
         return decode_vni(text)
     if encoding in ("auto", "unicode"):
+        if len(text) <= 200:  # the cache holds short values only: its memory stays bounded
+            return _auto(text)
         return unicodedata.normalize("NFC", detect_legacy(text).text)
     return unicodedata.normalize("NFC", text)
