@@ -30,7 +30,16 @@ from gateway._tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
 from gateway._wire import Problem
 from gateway.console import install_console
 from gateway.graphql import graphql_route
-from gateway.routers import admin, changes, files, health, oauth, reference, subscriptions
+from gateway.routers import (
+    admin,
+    changes,
+    files,
+    health,
+    oauth,
+    programme,
+    reference,
+    subscriptions,
+)
 from gateway.routers import connectors as connector_routes
 from gateway.routers.records import record_router
 from gateway.routers.sso import session_middleware, sso_configured, sso_router
@@ -141,6 +150,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     v1.include_router(files.router)  # product archive: files, downloads, report
     v1.include_router(tus.router)  # resumable uploads (tus 1.0)
     v1.include_router(subscriptions.router)
+    v1.include_router(programme.router)  # archive duty (issue 22)
     app.include_router(v1)
     if sso_configured(settings):
         app.include_router(sso_router(settings))

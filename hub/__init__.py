@@ -12,6 +12,13 @@ from hub._archive import (
     verify_archive,
 )
 from hub._archive_db import FileInfo, current_file_lists, file_lists_at
+from hub._archive_duty import (
+    Compliance,
+    ComplianceRow,
+    DutyProduct,
+    archive_compliance,
+    duty_products,
+)
 from hub._audit import AuditAnchor, AuditReport
 from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
@@ -71,9 +78,12 @@ __all__ = [
     "Bucket",
     "Catalog",
     "ChangePage",
+    "Compliance",
+    "ComplianceRow",
     "Conflict",
     "Database",
     "DevPrincipal",
+    "DutyProduct",
     "FileInfo",
     "Forbidden",
     "Hub",
@@ -102,6 +112,7 @@ __all__ = [
     "Vocabulary",
     "VocabularyTerm",
     "append_audit",
+    "archive_compliance",
     "audit_in_own_transaction",
     "clean_abandoned_uploads",
     "collect_orphan_files",
@@ -110,6 +121,7 @@ __all__ = [
     "decode_cursor",
     "decode_json",
     "derive_key",
+    "duty_products",
     "encode_cursor",
     "envelope",
     "etag_for",

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     archive_upload_expiry_hours: float = Field(default=24, gt=0)
     archive_link_ttl_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
     archive_clamd: str | None = None
+    # The archive duty (guidance section 2b): products paid for by these funding sources must
+    # have a file deposited within ``archive_deposit_days`` of their release (hub/_archive_duty).
+    # Both central and local budgets are the state budget (Law on the State Budget, art. 4).
+    archive_deposit_days: int = Field(default=90, ge=1, le=3650)
+    archive_duty_funding_sources: Annotated[list[str], NoDecode] = [
+        "state_budget", "local_budget"]
 
     # CORS is closed unless origins are listed (JSON list or comma-separated in the env).
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -203,6 +209,16 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [t.strip().lower() for t in text.split(",") if t.strip()]
+        return value
+
+    @field_validator("archive_duty_funding_sources", mode="before")
+    @classmethod
+    def _funding_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [v.strip() for v in text.split(",") if v.strip()]
         return value
 
     @field_validator("cors_origins", mode="before")
