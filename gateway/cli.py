@@ -95,7 +95,7 @@ def db_upgrade(
         console.print("--dry-run: không thay đổi gì / nothing changed.")
         return
     upgrade(settings, plan.target)
-    console.print(f"Đã nâng cấp / database upgraded to {plan.target}.")
+    console.print(f"Đã nâng cấp / Database upgraded to {revision} ({plan.target}).")
 
 
 async def _seed(settings: Settings, demo: bool) -> None:
