@@ -23,7 +23,17 @@ from gateway._cli_auth import ensure_demo_client
 from gateway._cli_auth import register as register_auth_commands
 from gateway._cli_connectors import register as register_connector_commands
 from gateway._cli_connectors import start_demo_simulator, stop_process
-from hub import AuditReport, Hub, HubError, ImportSummary, Principal, Settings, verify_audit
+from hub import (
+    AuditReport,
+    Hub,
+    HubError,
+    ImportSummary,
+    Principal,
+    SchemaTooNew,
+    Settings,
+    plan_upgrade,
+    verify_audit,
+)
 from hub._files import detect_format, read_rows
 from hub._imports import import_rows
 from hub._migrate import upgrade
@@ -55,10 +65,37 @@ def _settings() -> Settings:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply database migrations (SQLite or PostgreSQL)."""
-    upgrade(_settings(), revision)
-    console.print(f"Database upgraded to {revision}.")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the migrations to apply, apply none")
+    ] = False,
+) -> None:
+    """Apply database migrations (SQLite or PostgreSQL). Lists what it will apply first, and
+    refuses a database migrated by a newer release (exit code 3, nothing changed)."""
+    settings = _settings()
+    try:
+        plan = plan_upgrade(settings, revision)
+    except SchemaTooNew as exc:
+        err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}")
+        raise typer.Exit(3) from None
+    except HubError as exc:
+        err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}")
+        raise typer.Exit(2) from None
+    console.print(f"Phiên bản hiện tại / current revision: {plan.current or '(trống / empty)'}"
+                  f"; đích / target: {plan.target}")
+    if not plan.steps:
+        console.print("Không có gì để áp dụng / nothing to apply: the schema is current.")
+        return
+    verb = "Sẽ áp dụng / would apply" if dry_run else "Sẽ áp dụng / will apply"
+    console.print(f"{verb} {len(plan.steps)} migration(s):")
+    for step in plan.steps:
+        console.print(f"  {step.revision}  {step.summary}", markup=False, highlight=False)
+    if dry_run:
+        console.print("--dry-run: không thay đổi gì / nothing changed.")
+        return
+    upgrade(settings, plan.target)
+    console.print(f"Đã nâng cấp / Database upgraded to {revision} ({plan.target}).")
 
 
 async def _seed(settings: Settings, demo: bool) -> None:

@@ -44,6 +44,7 @@ from hub._errors import (
 )
 from hub._hub import Hub
 from hub._ingest import IngestPipeline, decode_json, etag_for
+from hub._migrate import MigrationStep, SchemaTooNew, UpgradePlan, plan_upgrade
 from hub._principal import Principal
 from hub._query import (
     Page,
@@ -92,6 +93,7 @@ __all__ = [
     "ImportSummary",
     "IngestPipeline",
     "InvalidInput",
+    "MigrationStep",
     "NotFound",
     "Page",
     "PayloadTooLarge",
@@ -101,12 +103,14 @@ __all__ = [
     "Record",
     "RecordFilter",
     "Rejection",
+    "SchemaTooNew",
     "Settings",
     "StoredAnswer",
     "UnarchivedReport",
     "Unauthenticated",
     "Unavailable",
     "UnsupportedMediaType",
+    "UpgradePlan",
     "ValidationFailed",
     "VerifyReport",
     "Vocabulary",
@@ -134,6 +138,7 @@ __all__ = [
     "load_agency_graph",
     "load_registry_seed",
     "load_secret_key",
+    "plan_upgrade",
     "request_hash",
     "search_tiers",
     "secret_key_path",

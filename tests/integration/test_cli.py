@@ -172,7 +172,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Fresh:
 
 def test_upgrade_and_seed_demo_twice(fresh: Fresh) -> None:
     assert fresh.upgrade.code == 0, fresh.upgrade.out
-    assert "Database upgraded to head." in fresh.upgrade.out
+    assert "Database upgraded to head" in fresh.upgrade.out
     first, second = fresh.seeds
     assert first.code == 0 and second.code == 0, first.out + second.out
     assert f"Demo data: {DEMO_RECORDS} created, 0 updated, 0 unchanged, 0 rejected." in first.out
