@@ -279,11 +279,13 @@ def looks_like_tcvn3(text: str) -> bool:
     return detect_legacy(text).encoding == "tcvn3"
 
 
-@lru_cache(maxsize=8192)
-def _auto(text: str) -> str:
-    # Field values repeat across records (publishers, kinds, language lists): each distinct
-    # text is judged once.
+def _judged(text: str) -> str:
     return unicodedata.normalize("NFC", detect_legacy(text).text)
+
+
+# Field values repeat across records (publishers, kinds, language lists): each distinct short
+# text is judged once.
+_judged_short = lru_cache(maxsize=8192)(_judged)
 
 
 def to_unicode(text: str, encoding: str) -> str:
@@ -295,7 +297,6 @@ def to_unicode(text: str, encoding: str) -> str:
     if encoding == "vni":
         return decode_vni(text)
     if encoding in ("auto", "unicode"):
-        if len(text) <= 200:  # the cache holds short values only: its memory stays bounded
-            return _auto(text)
-        return unicodedata.normalize("NFC", detect_legacy(text).text)
+        # the cache holds short values only: its memory stays bounded
+        return _judged_short(text) if len(text) <= 200 else _judged(text)
     return unicodedata.normalize("NFC", text)

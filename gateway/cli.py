@@ -76,12 +76,9 @@ def db_upgrade(
     settings = _settings()
     try:
         plan = plan_upgrade(settings, revision)
-    except SchemaTooNew as exc:
-        err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}")
-        raise typer.Exit(3) from None
     except HubError as exc:
         err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(3 if isinstance(exc, SchemaTooNew) else 2) from None
     console.print(f"Phiên bản hiện tại / current revision: {plan.current or '(trống / empty)'}"
                   f"; đích / target: {plan.target}")
     if not plan.steps:

@@ -197,7 +197,7 @@ class IngestPipeline:
                 session, principal.agency, record_type.name, prepared, inherited=inherited
             )
             writes = self._diff(summary, prepared, current, if_match=if_match,
-                       tombstone_unknown=tombstone_unknown)
+                                tombstone_unknown=tombstone_unknown)
             summary.rejected = len({r.index for r in summary.rejections})
             if atomic and summary.rejections:
                 summary.make_atomic()

@@ -211,34 +211,16 @@ class Settings(BaseSettings):
             return [t.strip().lower() for t in text.split(",") if t.strip()]
         return value
 
-    @field_validator("archive_duty_funding_sources", mode="before")
+    # List settings from the environment: a JSON list or comma-separated values.
+    @field_validator("cors_origins", "trusted_proxies", "outbound_allow",
+                     "archive_duty_funding_sources", mode="before")
     @classmethod
-    def _funding_sources(cls, value: object) -> object:
+    def _lists(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
             return [v.strip() for v in text.split(",") if v.strip()]
-        return value
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [o.strip() for o in text.split(",") if o.strip()]
-        return value
-
-    @field_validator("trusted_proxies", "outbound_allow", mode="before")
-    @classmethod
-    def _proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [p.strip() for p in text.split(",") if p.strip()]
         return value
 
     @field_validator("trusted_proxies")
