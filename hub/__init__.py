@@ -56,6 +56,12 @@ from hub._query import (
     search_tiers,
 )
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
+from hub._report_data import (
+    ReportData,
+    annual_report,
+    check_years,
+    review_report,
+)
 from hub._secret_key import derive_key, load_secret_key, secret_key_path
 from hub._settings import DevPrincipal, Settings
 from hub._stats import Bucket, dashboard_counts
@@ -103,6 +109,7 @@ __all__ = [
     "Record",
     "RecordFilter",
     "Rejection",
+    "ReportData",
     "SchemaTooNew",
     "Settings",
     "StoredAnswer",
@@ -115,9 +122,11 @@ __all__ = [
     "VerifyReport",
     "Vocabulary",
     "VocabularyTerm",
+    "annual_report",
     "append_audit",
     "archive_compliance",
     "audit_in_own_transaction",
+    "check_years",
     "clean_abandoned_uploads",
     "collect_orphan_files",
     "current_file_lists",
@@ -140,6 +149,7 @@ __all__ = [
     "load_secret_key",
     "plan_upgrade",
     "request_hash",
+    "review_report",
     "search_tiers",
     "secret_key_path",
     "seed_registry",
