@@ -1,4 +1,5 @@
-"""Programme figures over REST: the archive duty's compliance and its overdue products."""
+"""Programme figures over REST: the archive duty's compliance and its overdue products, and
+the programme reports (annual per agency, national review) as DOCX, PDF or XLSX."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gateway._json import JSON
+from gateway._reports import check_format, render
 from gateway.deps import HubDep, Reader
 from gateway.routers.records import PROBLEMS
-from hub import DutyProduct, archive_compliance, duty_products
+from hub import DutyProduct, annual_report, archive_compliance, duty_products, review_report
 
 router = APIRouter(prefix="/programme", tags=["Programme"], responses=PROBLEMS)
 
@@ -80,3 +82,49 @@ async def overdue(
                   key=lambda p: (p.due_on or today, p.source_id))
     return JSON({"as_of": today, "total": len(late),
                  "items": [_product(p, today) for p in late[offset:offset + limit]]})
+
+
+ReportFormat = Annotated[str, Query(max_length=10, description="docx, pdf or xlsx")]
+ReportYear = Annotated[int, Query(description="A year of the programme (2022-2100)")]
+
+
+def _download(body: bytes, content_type: str, name: str) -> Response:
+    return Response(body, media_type=content_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@router.get("/reports/annual", summary="Annual report of an agency (DOCX, PDF or XLSX)",
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def report_annual(
+    principal: Reader,
+    hub: HubDep,
+    agency: Annotated[str, Query(pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+                                 description="The agency (with those it replaced)")],
+    year: ReportYear,
+    format: ReportFormat = "docx",
+) -> Response:
+    """The report on Decision 1079/QĐ-TTg of one agency for one year, laid out as an
+    administrative report, with an appendix of the records counted."""
+    fmt = check_format(format)
+    data = await annual_report(hub, agency=agency, year=year, today=_today())
+    rendered = render(data, fmt)
+    return _download(rendered.body, rendered.content_type, rendered.filename)
+
+
+@router.get("/reports/review", summary="National review over years (DOCX, PDF or XLSX)",
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def report_review(
+    principal: Reader,
+    hub: HubDep,
+    year_from: Annotated[int, Query(alias="from", description="First year")],
+    year_to: Annotated[int, Query(alias="to", description="Last year")],
+    format: ReportFormat = "docx",
+) -> Response:
+    """The national review: every agency's records, former agencies rolled up to the
+    agencies in force today."""
+    fmt = check_format(format)
+    data = await review_report(hub, year_from=year_from, year_to=year_to, today=_today())
+    rendered = render(data, fmt)
+    return _download(rendered.body, rendered.content_type, rendered.filename)
