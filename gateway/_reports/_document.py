@@ -206,13 +206,15 @@ def build(data: ReportData) -> Document:
     sections.append(appendix)
 
     today = d.as_of
+    reporter = ("Bộ Văn hóa, Thể thao và Du lịch tổng hợp số liệu toàn quốc và" if review
+                else d.agency_name)
     return Document(
         agency=nfc(agency),
         agency_short=_short(d.agency_code) if not review else "BVHTTDL",
         number_line=f"Số: .../BC-{_short(d.agency_code) if not review else 'BVHTTDL'}",
         place_date=f"..., ngày {today:%d} tháng {today:%m} năm {today:%Y}",
         title=nfc(title), subtitle=nfc(subtitle),
-        intro=nfc(f"Thực hiện {DECISION} của Thủ tướng Chính phủ, {d.agency_name} báo cáo "
+        intro=nfc(f"Thực hiện {DECISION} của Thủ tướng Chính phủ, {reporter} báo cáo "
                   f"kết quả thực hiện {d.period} (số liệu tổng hợp từ hệ thống RightsHub "
                   f"đến ngày {day_text(today)}) như sau:"),
         sections=sections, signer="[Chức vụ, họ và tên người ký]",

@@ -231,6 +231,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dash.all_years": ("Mọi năm", "All years"),
     "dash.all_agencies": ("Mọi cơ quan", "All agencies"),
     "dash.export": ("Xuất Excel (XLSX)", "Export to Excel (XLSX)"),
+    "dash.report": ("Báo cáo thực hiện Quyết định 1079", "Report on Decision 1079"),
     "dash.target": ("Mục tiêu", "Target"),
     "dash.no_target": ("Theo dõi", "Tracked"),
     "dash.achieved": ("Đạt", "Met"),

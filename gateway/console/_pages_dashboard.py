@@ -1,5 +1,7 @@
 """The programme dashboard: progress towards Decision 1079's targets, filterable by year and
-agency (former agencies roll into their successors), exportable to XLSX.
+agency (former agencies roll into their successors), exportable to XLSX, and the programme
+reports (DOCX, PDF, XLSX) for the agency and year chosen: an agency's annual report, or with
+all agencies the national review.
 
 Hub admins see the whole programme; an agency admin sees its own agency's figures."""
 
@@ -11,6 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gateway._reports import check_format
+from gateway._reports import render as render_report
 from gateway.console._dashboard import bars, group_labels, heat_colour, indicator_view, workbook
 from gateway.console._forms import query_text
 from gateway.console._i18n import VIETNAM, translator
@@ -19,7 +23,7 @@ from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.console._xlsx import XLSX_TYPE
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput
+from hub import Hub, InvalidInput, annual_report, review_report
 from hub._programme import ProgrammeProgress, programme_progress
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -94,5 +98,25 @@ async def dashboard_export(request: Request, user: User, hub: HubDep) -> Respons
     suffix = "-".join(str(p) for p in (progress.year, progress.agency) if p) or "tat-ca"
     return Response(body, media_type=XLSX_TYPE, headers={
         "Content-Disposition": f'attachment; filename="tien-do-1079-{suffix}.xlsx"',
+        "Cache-Control": "no-store",
+    })
+
+
+@router.get("/dashboard/report.{fmt}")
+async def dashboard_report(request: Request, fmt: str, user: User, hub: HubDep) -> Response:
+    """The report of the dashboard's filters: with an agency, its annual report (the year
+    chosen, else the current one); with all agencies, the national review of the year chosen,
+    else of every year of the programme so far."""
+    report_format = check_format(fmt)
+    year, agency, _names = await _filters(request, hub, user)
+    today = datetime.now(VIETNAM).date()
+    if agency is not None:
+        data = await annual_report(hub, agency=agency, year=year or today.year, today=today)
+    else:
+        data = await review_report(hub, year_from=year or FIRST_YEAR,
+                                   year_to=year or max(FIRST_YEAR, today.year), today=today)
+    rendered = render_report(data, report_format)
+    return Response(rendered.body, media_type=rendered.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{rendered.filename}"',
         "Cache-Control": "no-store",
     })

@@ -261,7 +261,47 @@ async def test_cli_writes_each_format(client: httpx.AsyncClient, hub: Hub,
     out = tmp_path / "review.docx"
     done = _cli(url, "review", "--from", "2025", "--to", "2025", "-o", str(out))
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "Toàn quốc" in "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "số liệu toàn quốc" in "\n".join(p.text for p in Document(str(out)).paragraphs)
     refused = _cli(url, "review", "--from", "2026", "--to", "2025", "-o", str(out))
     assert refused.returncode == 2
     assert "không được sau" in refused.stderr and "must not be after" in refused.stderr
+
+
+async def test_console_downloads_the_reports_of_its_filters(client: httpx.AsyncClient,
+                                                            hub: Hub) -> None:
+    from docx import Document
+    from pypdf import PdfReader
+
+    from tests.console._helpers import new_admin, sign_in
+
+    await _load(client)
+    await sign_in(client, await new_admin(hub))
+    page = await client.get("/console/dashboard?year=2025&agency=08")
+    assert page.status_code == 200
+    assert 'href="/console/dashboard/report.pdf?year=2025&amp;agency=08"' in page.text
+    docx = await client.get("/console/dashboard/report.docx?year=2025&agency=08")
+    assert docx.status_code == 200, docx.text
+    assert 'filename="bao-cao-1079-08-2025.docx"' in docx.headers["content-disposition"]
+    assert Document(io.BytesIO(docx.content)).tables[0].cell(0, 0).text == "TUYÊN QUANG"
+    national = await client.get("/console/dashboard/report.pdf?year=2025")
+    assert national.status_code == 200
+    assert "toan-quoc-2025-2025.pdf" in national.headers["content-disposition"]
+    text = _nfc(" ".join(p.extract_text() or "" for p in
+                         PdfReader(io.BytesIO(national.content)).pages))
+    assert "số liệu toàn quốc" in text and "Kết quả theo cơ quan, địa phương" in text
+    assert "Tuyên Quang (08)" in text
+    bad = await client.get("/console/dashboard/report.odt?year=2025")
+    assert bad.status_code == 400 and "odt" in bad.text
+
+
+async def test_console_agency_admin_gets_only_its_own_report(client: httpx.AsyncClient,
+                                                             hub: Hub) -> None:
+    from docx import Document
+
+    from tests.console._helpers import new_admin, sign_in
+
+    await _load(client)
+    await sign_in(client, await new_admin(hub, role="agency_admin", agency="08"))
+    response = await client.get("/console/dashboard/report.docx?year=2025&agency=G16")
+    assert response.status_code == 200, response.text
+    assert Document(io.BytesIO(response.content)).tables[0].cell(0, 0).text == "TUYÊN QUANG"
