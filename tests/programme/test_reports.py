@@ -177,7 +177,10 @@ async def test_annual_pdf_renders_with_the_figures(client: httpx.AsyncClient, hu
             fonts.append(ref.get_object())
     assert fonts and all(_embedded(f) for f in fonts), fonts
     pdf = pypdfium2.PdfDocument(response.content)
-    image = pdf[0].render(scale=1.5).to_pil().convert("L")
+    try:
+        image = pdf[0].render(scale=1.5).to_pil().convert("L")
+    finally:
+        pdf.close()
     out = tmp_path / "annual-08-2025-page1.png"
     image.save(out)
     assert out.stat().st_size > 0
