@@ -25,7 +25,9 @@ import sqlalchemy as sa
 
 from hub._errors import InvalidInput
 from hub._hub import Hub
+from hub._principal import Principal
 from hub._programme import programme_progress
+from hub._query import visible_to
 from hub._registry import AgencyGraph
 from hub._tables import Record, VocabularyTerm
 
@@ -152,23 +154,27 @@ def check_years(year_from: int, year_to: int) -> None:
 
 
 async def annual_report(hub: Hub, *, agency: str, year: int,
+                        principal: Principal | None = None,
                         today: date | None = None) -> ReportData:
-    """One agency's report for one year (former agencies it replaced included)."""
+    """One agency's report for one year (former agencies it replaced included).
+    ``principal`` limits it to the records it may read (API callers); the console's
+    programme officers and the command line pass none and count every record."""
     check_years(year, year)
     graph = await hub.catalog.agencies()
     if agency not in graph.agencies:
         raise InvalidInput(f"Không có cơ quan mã {agency} trong danh mục.",
                            f"No agency with code {agency} in the registry.")
-    return await _Gatherer(hub, graph, today or date.today()).run(
+    return await _Gatherer(hub, graph, today or date.today(), principal).run(
         "annual", agency, year, year)
 
 
 async def review_report(hub: Hub, *, year_from: int, year_to: int,
+                        principal: Principal | None = None,
                         today: date | None = None) -> ReportData:
     """The national review over ``year_from``..``year_to``, agencies rolled up."""
     check_years(year_from, year_to)
     graph = await hub.catalog.agencies()
-    return await _Gatherer(hub, graph, today or date.today()).run(
+    return await _Gatherer(hub, graph, today or date.today(), principal).run(
         "review", None, year_from, year_to)
 
 
@@ -182,10 +188,12 @@ def _counts(counter: Counter[str], labels: dict[str, str]) -> list[Count]:
 
 
 class _Gatherer:
-    def __init__(self, hub: Hub, graph: AgencyGraph, today: date) -> None:
+    def __init__(self, hub: Hub, graph: AgencyGraph, today: date,
+                 principal: Principal | None) -> None:
         self.hub = hub
         self.graph = graph
         self.today = today
+        self.principal = principal
 
     async def _labels(self) -> dict[str, dict[str, str]]:
         async with self.hub.db.session() as session:
@@ -202,6 +210,8 @@ class _Gatherer:
                       Record.primary_date.between(date(year_from, 1, 1), date(year_to, 12, 31))]
         if agency is not None:
             conditions.append(Record.owner_agency.in_(sorted(self.graph.rolled_up(agency))))
+        if self.principal is not None:
+            conditions.append(visible_to(self.principal, self.graph))
         stmt = sa.select(Record.record_type, Record.source_id, Record.owner_agency,
                          Record.kind, Record.primary_date, Record.data).where(
             *conditions).order_by(Record.record_type, Record.primary_date, Record.source_id,
@@ -219,7 +229,7 @@ class _Gatherer:
     async def _targets(self, agency: str | None, year_from: int,
                        year_to: int) -> list[TargetRow]:
         by_year = {year: await programme_progress(self.hub, year=year, agency=agency,
-                                                  today=self.today)
+                                                  principal=self.principal, today=self.today)
                    for year in range(year_from, year_to + 1)}
         last = by_year[year_to]
         return [TargetRow(i.code, i.label_vi, i.target, i.target_max, i.unit,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from gateway._reports import check_format
@@ -115,7 +116,7 @@ async def dashboard_report(request: Request, fmt: str, user: User, hub: HubDep) 
     else:
         data = await review_report(hub, year_from=year or FIRST_YEAR,
                                    year_to=year or max(FIRST_YEAR, today.year), today=today)
-    rendered = render_report(data, report_format)
+    rendered = await run_in_threadpool(render_report, data, report_format)
     return Response(rendered.body, media_type=rendered.content_type, headers={
         "Content-Disposition": f'attachment; filename="{rendered.filename}"',
         "Cache-Control": "no-store",

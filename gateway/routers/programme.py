@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from gateway._json import JSON
 from gateway._reports import check_format, render
@@ -105,10 +106,12 @@ async def report_annual(
     format: ReportFormat = "docx",
 ) -> Response:
     """The report on Decision 1079/QĐ-TTg of one agency for one year, laid out as an
-    administrative report, with an appendix of the records counted."""
+    administrative report, with an appendix of the records counted (those the caller may
+    read). Rendering runs in a worker thread: a long PDF does not hold up other requests."""
     fmt = check_format(format)
-    data = await annual_report(hub, agency=agency, year=year, today=_today())
-    rendered = render(data, fmt)
+    data = await annual_report(hub, agency=agency, year=year, principal=principal,
+                              today=_today())
+    rendered = await run_in_threadpool(render, data, fmt)
     return _download(rendered.body, rendered.content_type, rendered.filename)
 
 
@@ -125,6 +128,7 @@ async def report_review(
     """The national review: every agency's records, former agencies rolled up to the
     agencies in force today."""
     fmt = check_format(format)
-    data = await review_report(hub, year_from=year_from, year_to=year_to, today=_today())
-    rendered = render(data, fmt)
+    data = await review_report(hub, year_from=year_from, year_to=year_to, principal=principal,
+                              today=_today())
+    rendered = await run_in_threadpool(render, data, fmt)
     return _download(rendered.body, rendered.content_type, rendered.filename)

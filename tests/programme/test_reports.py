@@ -56,6 +56,8 @@ async def _load(client: httpx.AsyncClient) -> None:
          "amount_vnd": 20_000_000, "status": "settled", "funding_source": "local_budget"},
     ])
     await push(client, "g16", "products", [product("g1", published_on="2025-06-01")])
+    await push(client, "tq", "products", [
+        product("draft", published_on="2025-07-01", visibility="private")])
 
 
 def _label(vocabulary: str, code: str) -> str:
@@ -86,32 +88,50 @@ async def test_annual_figures_roll_up_former_province(client: httpx.AsyncClient,
     await _load(client)
     data = await annual_report(hub, agency="08", year=2025, today=TODAY)
     assert data.agency_name == "Tuyên Quang"
-    # b1, b2, v1 and Hà Giang's hgb; "old" is 2024, g1 another agency's.
-    assert data.totals["products"] == 4
-    assert {c.code: c.count for c in data.products_by_kind} == {"book": 3, "video": 1}
+    # b1, b2, v1, the private draft and Hà Giang's hgb; "old" is 2024, g1 another agency's.
+    assert data.totals["products"] == 5
+    assert {c.code: c.count for c in data.products_by_kind} == {"book": 4, "video": 1}
     assert (data.training_courses, data.training_participants) == (1, 40)
     assert {c.code: c.count for c in data.events_by_kind} == {
         "press_briefing": 2, "exhibition_domestic": 1}
     assert data.totals["awards"] == 1
     assert (data.planned_vnd, data.settled_vnd) == (50_000_000, 20_000_000)
     assert data.spent_vnd == 22_500_000
-    assert len(data.appendix) == sum(data.totals.values()) == 4 + 1 + 3 + 1 + 2
+    assert len(data.appendix) == sum(data.totals.values()) == 5 + 1 + 3 + 1 + 2
     hg_rows = [r for r in data.appendix if r.owner_agency == "02"]
     assert hg_rows and all(r.counted_for == "08" for r in hg_rows)
     books = next(t for t in data.targets if t.code == "book_titles")
-    assert books.values == {2025: 3} and books.achieved is False
+    assert books.values == {2025: 4} and books.achieved is False
 
 
 async def test_review_rolls_agencies_up_to_their_successor(client: httpx.AsyncClient,
                                                            hub: Hub) -> None:
     await _load(client)
     data = await review_report(hub, year_from=2024, year_to=2025, today=TODAY)
-    assert data.agency_code is None and data.totals["products"] == 6
+    assert data.agency_code is None and data.totals["products"] == 7
     rows = {a.code: a for a in data.by_agency}
     assert "02" not in rows  # the former province counts for Tuyên Quang
-    assert rows["08"].counts["products"] == 5 and rows["08"].counts["events"] == 3
+    assert rows["08"].counts["products"] == 6 and rows["08"].counts["events"] == 3
     assert rows["G16"].counts == {"products": 1}
     assert set(next(t for t in data.targets if t.code == "book_titles").values) == {2024, 2025}
+
+
+async def test_api_callers_count_only_what_they_may_read(client: httpx.AsyncClient,
+                                                         hub: Hub) -> None:
+    from openpyxl import load_workbook
+
+    await _load(client)
+
+    async def source_ids(caller: str) -> set[str]:
+        response = await client.get("/v1/programme/reports/annual", headers=auth(caller),
+                                    params={"agency": "08", "year": 2025, "format": "xlsx"})
+        assert response.status_code == 200, response.text
+        sheet = load_workbook(io.BytesIO(response.content))["Phụ lục"]
+        return {str(r[2]) for r in sheet.iter_rows(values_only=True)
+                if r and isinstance(r[0], int)}
+
+    assert "draft" not in await source_ids("reader")
+    assert "draft" in await source_ids("tq")  # its own private record
 
 
 async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
@@ -260,7 +280,7 @@ async def test_cli_writes_each_format(client: httpx.AsyncClient, hub: Hub,
     assert "TUYÊN QUANG" in pdf_text
     book = load_workbook(str(tmp_path / "annual.xlsx"))
     assert len([r for r in book["Phụ lục"].iter_rows(values_only=True)
-                if r and isinstance(r[0], int)]) == 11
+                if r and isinstance(r[0], int)]) == 12  # the operator counts private ones
     out = tmp_path / "review.docx"
     done = _cli(url, "review", "--from", "2025", "--to", "2025", "-o", str(out))
     assert done.returncode == 0, done.stderr + done.stdout
