@@ -206,8 +206,9 @@ class _Gatherer:
 
     async def _rows(self, agency: str | None, year_from: int,
                     year_to: int) -> list[tuple[Any, ...]]:
-        conditions = [Record.deleted.is_(False), Record.record_type.in_(RECORD_TYPES),
-                      Record.primary_date.between(date(year_from, 1, 1), date(year_to, 12, 31))]
+        conditions: list[sa.ColumnElement[bool]] = [
+            Record.deleted.is_(False), Record.record_type.in_(RECORD_TYPES),
+            Record.primary_date.between(date(year_from, 1, 1), date(year_to, 12, 31))]
         if agency is not None:
             conditions.append(Record.owner_agency.in_(sorted(self.graph.rolled_up(agency))))
         if self.principal is not None:
