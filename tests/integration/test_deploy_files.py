@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from gateway import create_app
 from hub import Hub, Settings
-from tests.conftest import make_settings
+from tests.conftest import auth, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -185,3 +186,59 @@ def test_nginx_upload_sizes_cover_the_hub_limits(monkeypatch: pytest.MonkeyPatch
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in text
     for port in re.findall(r"server 127\.0\.0\.1:(\d+)", text):
         assert 1024 < int(port) < 65536
+
+
+def _gauge(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+@pytest.mark.anyio
+async def test_operational_gauges_follow_the_database(hub: Hub,
+                                                      client: httpx.AsyncClient) -> None:
+    """A subscription behind the change log, a dead letter and a failing connector move the
+    gauges the alert rules use, by exactly what was added."""
+    import uuid
+
+    from hub._tables import utcnow
+    from hub._tables_connectors import Connector
+    from hub._tables_delivery import DeadLetter, Subscription
+
+    pushed = await client.post(
+        "/v1/products:batch", headers=auth("g16"),
+        json={"records": [{"source_id": f"DEPLOY-{i}", "kind": "book", "title": f"Sách {i}",
+                           "languages": ["vie"]} for i in range(3)]})
+    assert pushed.status_code == 200, pushed.text
+    before = (await client.get("/metrics")).text
+    sub_id, conn_id = str(uuid.uuid4()), f"deploy-{uuid.uuid4().hex[:8]}"
+    async with hub.db.transaction() as session:
+        session.add(Subscription(id=sub_id, agency="G16", name="deploy test",
+                                 endpoint_url="https://sub.example/x", auth_kind="hmac",
+                                 secret_encrypted="x", position=0, attempts=2))
+        session.add(Connector(id=conn_id, agency="G16", name="deploy test", kind="rest",
+                              config={}, failures=3, enabled=True))
+    async with hub.db.transaction() as session:
+        session.add(DeadLetter(subscription_id=sub_id, seq=1, event_id="e1", record_id="r1",
+                               record_type="products", op="upsert", attempts=20,
+                               dead_at=utcnow(), status="dead"))
+    try:
+        after = (await client.get("/metrics")).text
+    finally:
+        async with hub.db.transaction() as session:
+            await session.execute(sa.delete(DeadLetter).where(DeadLetter.subscription_id == sub_id))
+            await session.execute(sa.delete(Subscription).where(Subscription.id == sub_id))
+            await session.execute(sa.delete(Connector).where(Connector.id == conn_id))
+    async with hub.db.session() as session:
+        head = (await session.execute(sa.text("SELECT max(seq) FROM record_changes"))).scalar()
+    assert head and head >= 3
+
+    def delta(name: str) -> float:
+        return _gauge(after, name) - _gauge(before, name)
+
+    assert delta("rightshub_delivery_backlog_events") == head
+    assert delta("rightshub_delivery_subscriptions_failing") == 1
+    assert delta("rightshub_delivery_dead_letters") == 1
+    assert delta("rightshub_connectors_failing") == 1
+    assert _gauge(after, "rightshub_database_up") == 1
+    assert 'rightshub_rate_limit_storage_up{storage="memory"} 1.0' in after
