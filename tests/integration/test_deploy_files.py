@@ -242,3 +242,22 @@ async def test_operational_gauges_follow_the_database(hub: Hub,
     assert delta("rightshub_connectors_failing") == 1
     assert _gauge(after, "rightshub_database_up") == 1
     assert 'rightshub_rate_limit_storage_up{storage="memory"} 1.0' in after
+
+
+@pytest.mark.anyio
+async def test_database_and_redis_down_are_reported_not_raised() -> None:
+    """Nothing listens on port 1: /metrics still answers, with both gauges at 0."""
+    settings = make_settings("postgresql://postgres@127.0.0.1:1/rightshub_nowhere",
+                             rate_limit_storage="redis://127.0.0.1:1/0")
+    hub = Hub(settings)
+    try:
+        app = create_app(settings, hub=hub)
+        app.state.hub = hub
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+            answer = await c.get("/metrics")
+    finally:
+        await hub.close()
+    assert answer.status_code == 200
+    assert _gauge(answer.text, "rightshub_database_up") == 0
+    assert 'rightshub_rate_limit_storage_up{storage="redis"} 0.0' in answer.text
