@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway import _ops_metrics
 from gateway._json import JSON
 from gateway.deps import HubDep
 from hub import Unauthenticated
@@ -57,4 +58,5 @@ async def metrics(request: Request, hub: HubDep) -> Response:
                 "Cần token đo lường: gửi header Authorization: Bearer <token>.",
                 "The metrics token is required: send Authorization: Bearer <token>.",
             )
+    await _ops_metrics.refresh(hub, getattr(request.app.state, "rate_limiter", None))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
