@@ -173,9 +173,16 @@ async def test_rotation_without_downtime(own_database: str) -> None:
         # Before the rotation ran: old values are accepted under the new key.
         assert await audit_ok(hub)
         await stored_secrets_open(hub, connector_id, subscription_id)
+        # An entry written under the new key on top of the old ones: the chain still verifies.
+        async with hub.db.transaction() as s:
+            await take_change_feed_lock(s)
+            await append_audit(s, actor="test", actor_kind="system", agency="G16",
+                               action="test.during_rotation")
+        assert await audit_ok(hub)
 
     report = await rotate(during)
-    assert report.rekeyed == dry.rekeyed
+    # Its own hash changes too (its prev_hash does): one more than the dry run counted.
+    assert report.rekeyed == {**dry.rekeyed, "audit_entries": dry.rekeyed["audit_entries"] + 1}
     assert report.awaiting_rehash == {"client_secrets": 1, "api_keys": 2}
     again = await rotate(during)
     assert again.changed == 0 and again.awaiting_rehash == report.awaiting_rehash
