@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth._authority import authority
 from auth._clients import check_scopes, in_transaction
+from auth._rehash import rehash
 from hub import Hub, InvalidInput, NotFound, Principal, Unauthenticated
 from hub._tables import ApiKey, Client
 
@@ -86,7 +87,8 @@ async def create_api_key(
         plaintext = f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         row = ApiKey(
             key_id=key_id, client_id=client_id, name=name, key_hash=auth.box.hash(plaintext),
-            scopes=wanted, expires_at=expires_at, created_at=_utcnow(), created_by=created_by,
+            hash_key_id=auth.box.key_id, scopes=wanted, expires_at=expires_at,
+            created_at=_utcnow(), created_by=created_by,
         )
         tx.add(row)
         await tx.flush()
@@ -177,10 +179,14 @@ async def verify_api_key(hub: Hub, api_key: str) -> Principal:
             .join(Client, Client.client_id == ApiKey.client_id)
             .where(ApiKey.key_id == key_id)
         )).first()
-    if row is None or not auth.box.verify(api_key, row[0].key_hash):
+    made_by = auth.box.match(api_key, row[0].key_hash) if row is not None else None
+    if row is None or made_by is None:
         log.info("api_key_rejected", reason="unknown", key_prefix=API_KEY_PREFIX + key_id)
         raise _invalid()
     key, client = row
+    if made_by != auth.box.key_id or key.hash_key_id != made_by:  # made before a rotation
+        await rehash(hub, ApiKey, ApiKey.key_id == key_id, ApiKey.key_hash, key.key_hash,
+                     auth.box.hash(api_key))
     now = _utcnow()
     reason = (
         "revoked" if key.revoked_at is not None

@@ -125,7 +125,8 @@ async def create_client(
         row = Client(
             client_id=client_id, agency=agency, name=name, scopes=wanted,
             auth_method=auth_method, secret_hash=auth.box.hash(secret) if secret else None,
-            jwks=jwks, active=True, created_by=created_by,
+            hash_key_id=auth.box.key_id if secret else None, jwks=jwks, active=True,
+            created_by=created_by,
         )
         tx.add(row)
         await tx.flush()
@@ -181,7 +182,8 @@ async def rotate_client_secret(
             "Client private_key_jwt không dùng secret.", "private_key_jwt clients have no secret."
         )
     secret = new_secret()
+    box = authority(hub).box
     info = await _update_client(
-        hub, client_id, session, secret_hash=authority(hub).box.hash(secret)
+        hub, client_id, session, secret_hash=box.hash(secret), hash_key_id=box.key_id
     )
     return CreatedClient(info, secret)

@@ -47,6 +47,7 @@ from starlette.responses import Response
 from auth._authority import Authority, authority
 from auth._clients import AUTH_METHODS, CLIENT_SCOPES
 from auth._keys import ALLOWED_ALGORITHMS
+from auth._rehash import rehash
 from auth._secrets import SecretBox
 from auth._tokens import sign_access_token
 from hub import Hub, Settings
@@ -95,7 +96,9 @@ class _Client(ClientMixin):  # type: ignore[misc]
         self.active = row.active
         self.jwks = row.jwks
         self._secret_hash = row.secret_hash
+        self._hash_key_id = row.hash_key_id
         self._box = box
+        self.rehashed: tuple[str, str] | None = None  # (old, new) once verified under old key
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -112,7 +115,12 @@ class _Client(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return self.active and self._box.verify(client_secret, self._secret_hash)
+        made_by = self._box.match(client_secret, self._secret_hash) if self.active else None
+        if made_by is None:
+            return False
+        if self._secret_hash and (made_by != self._box.key_id or made_by != self._hash_key_id):
+            self.rehashed = (self._secret_hash, self._box.hash(client_secret))
+        return True
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # Authlib asks only after the credentials of ``method`` were verified: a mismatch here
@@ -362,6 +370,10 @@ async def token_endpoint(hub: Hub, request: Request) -> Response:
             log.info("client_assertion_replayed", client_id=client_id)
             return _error(server, InvalidClientError(description="JWT ID is used before."))
     if response.status_code == 200:
+        for client in context.clients.values():
+            if client.rehashed is not None:  # verified under a previous secret key
+                await rehash(hub, Client, Client.client_id == client.client_id,
+                             Client.secret_hash, *client.rehashed)
         log.info("access_token_issued", **context.granted)
     else:
         log.info("token_request_refused", status=response.status_code,

@@ -20,7 +20,7 @@ from auth import SecretBox, load_secret_key
 from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
 from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused
-from hub import Conflict, Hub, InvalidInput, NotFound, Settings
+from hub import Conflict, Hub, InvalidInput, NotFound, Settings, previous_secret_keys
 from hub._tables import utcnow
 from hub._tables_connectors import Connector
 
@@ -29,10 +29,16 @@ _KEY_CONTEXT = b"rightshub connector secrets v1"
 
 def secret_box(settings: Settings) -> SecretBox:
     """AES-GCM under ``connector_secret_key``, or under a key derived from the hub's secret
-    key (HMAC with a context of its own, so it never equals another use of that key)."""
+    key (HMAC with a context of its own, so it never equals another use of that key). During
+    a rotation of the secret key the box also opens values sealed under the previous one."""
     if settings.connector_secret_key is not None:
         return SecretBox(settings.connector_secret_key.get_secret_value().encode())
-    return SecretBox(hmac.new(load_secret_key(settings), _KEY_CONTEXT, hashlib.sha256).digest())
+    return SecretBox(_derived(load_secret_key(settings)),
+                     [_derived(key) for key in previous_secret_keys(settings)])
+
+
+def _derived(key: bytes) -> bytes:
+    return hmac.new(key, _KEY_CONTEXT, hashlib.sha256).digest()
 
 
 def _aad(connector_id: str) -> bytes:

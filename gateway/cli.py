@@ -24,6 +24,7 @@ from gateway._cli_auth import register as register_auth_commands
 from gateway._cli_connectors import register as register_connector_commands
 from gateway._cli_connectors import start_demo_simulator, stop_process
 from gateway._cli_report import register as register_report_commands
+from gateway._cli_secret_key import register as register_secret_key_commands
 from hub import (
     AuditReport,
     Hub,
@@ -51,6 +52,7 @@ register_admin_commands(app)  # admins
 register_archive_commands(app)  # archive verify, clean
 register_connector_commands(app)  # worker, simulate-agency, connectors
 register_report_commands(app)  # report annual, review
+register_secret_key_commands(app)  # secret-key rotate, new
 console = Console(soft_wrap=True)
 err_console = Console(soft_wrap=True, stderr=True)
 

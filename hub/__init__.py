@@ -24,6 +24,7 @@ from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
 from hub._audit import verify_locked as verify_audit_locked
+from hub._audit_rekey import rekey_audit_chain
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
@@ -62,7 +63,7 @@ from hub._report_data import (
     check_years,
     review_report,
 )
-from hub._secret_key import derive_key, load_secret_key, secret_key_path
+from hub._secret_key import derive_key, load_secret_key, previous_secret_keys, secret_key_path
 from hub._settings import DevPrincipal, Settings
 from hub._stats import Bucket, dashboard_counts
 from hub._summary import (
@@ -148,6 +149,8 @@ __all__ = [
     "load_registry_seed",
     "load_secret_key",
     "plan_upgrade",
+    "previous_secret_keys",
+    "rekey_audit_chain",
     "request_hash",
     "review_report",
     "search_tiers",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -238,7 +239,9 @@ class AuditReport:
         )
 
 
-async def _boundary(session: AsyncSession, key: bytes) -> tuple[int | None, str, str]:
+async def _boundary(
+    session: AsyncSession, key: bytes, previous: Sequence[bytes] = ()
+) -> tuple[int | None, str, str]:
     """(last seq that may be unkeyed, or None when the boundary is not trustworthy, and the
     reasons in English and Vietnamese when it is not)."""
     row = (
@@ -252,7 +255,9 @@ async def _boundary(session: AsyncSession, key: bytes) -> tuple[int | None, str,
         return (None, "the boundary of unkeyed entries (hub_locks 'audit_v1') is missing",
                 "thiếu mốc ranh giới các mục chưa có khoá (hub_locks 'audit_v1')")
     last_v1 = int(row[0])
-    if not row[1] or not hmac.compare_digest(str(row[1]), boundary_seal(key, last_v1)):
+    if not row[1] or not any(
+        hmac.compare_digest(str(row[1]), boundary_seal(k, last_v1)) for k in (key, *previous)
+    ):
         return (None, "the boundary of unkeyed entries (hub_locks 'audit_v1') was changed, or "
                 "the secret key is not the one the chain was written with",
                 "mốc ranh giới các mục chưa có khoá (hub_locks 'audit_v1') đã bị sửa, hoặc khoá "
@@ -261,7 +266,8 @@ async def _boundary(session: AsyncSession, key: bytes) -> tuple[int | None, str,
 
 
 async def verify(
-    session: AsyncSession, *, anchor: AuditAnchor | None = None, key: bytes | None = None
+    session: AsyncSession, *, anchor: AuditAnchor | None = None, key: bytes | None = None,
+    previous: Sequence[bytes] | None = None,
 ) -> AuditReport:
     """Walk the whole chain from seq 1 and report the first break.
 
@@ -269,8 +275,13 @@ async def verify(
     SHA-256 for entries up to the sealed v1 boundary). With ``anchor`` (a verified checkpoint)
     the entry it names must still be there and still end in its hash: a rewrite of that entry
     or of any before it, by someone who holds the key too, or a truncation below it, is a
-    break. ``key`` defaults to the audit key of the session's database.
+    break. ``key`` defaults to the audit key of the session's database; during a secret-key
+    rotation an entry hashed under one of ``previous`` (default: the database's previous audit
+    keys) verifies too, until ``rightshub secret-key rotate`` re-keys the chain.
     """
+    if previous is None:
+        db = session.info.get(DATABASE_INFO)
+        previous = db.previous_audit_keys if key is None and isinstance(db, Database) else ()
     key = key if key is not None else session_audit_key(session)
     head = (
         await session.execute(
@@ -289,7 +300,7 @@ async def verify(
     def broken(seq: int, reason: str, reason_vi: str) -> AuditReport:
         return AuditReport(False, count, head_seq, head_hash, seq, reason, reason_vi, anchor)
 
-    last_v1, why, why_vi = await _boundary(session, key)
+    last_v1, why, why_vi = await _boundary(session, key, previous)
     if last_v1 is None:
         return broken(0, why, why_vi)
     if anchor is not None and anchor.seq == 0 and anchor.entry_hash != GENESIS_HASH:
@@ -335,8 +346,10 @@ async def verify(
             if entry.chain_version not in (CHAIN_SHA256, CHAIN_HMAC):
                 return broken(entry.seq, f"unknown chain_version {entry.chain_version}",
                               f"chain_version không xác định: {entry.chain_version}")
-            recomputed = hash_of(entry, key)
-            if not hmac.compare_digest(recomputed, entry.entry_hash):
+            if not any(
+                hmac.compare_digest(hash_of(entry, k), entry.entry_hash)
+                for k in (key, *previous)
+            ):
                 return broken(entry.seq, "the entry's content does not match its hash (changed)",
                               "nội dung mục không khớp mã băm của nó (đã bị sửa)")
             if (

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hub._phrase import register_sqlite_functions
-from hub._secret_key import audit_key
+from hub._secret_key import audit_key, previous_audit_keys
 from hub._settings import Settings
 from hub._tables import HubLock
 
@@ -191,6 +191,11 @@ class Database:
         if self._audit_key is None:
             self._audit_key = audit_key(self.settings)
         return self._audit_key
+
+    @property
+    def previous_audit_keys(self) -> tuple[bytes, ...]:
+        """Audit keys of a rotation in progress: entries under them still verify."""
+        return previous_audit_keys(self.settings)
 
     @property
     def dialect(self) -> str:

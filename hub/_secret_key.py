@@ -45,6 +45,14 @@ def load_secret_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def previous_secret_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The key(s) being replaced during a rotation (``secret_key_previous``): accepted by every
+    verifier and decrypter, never used to make anything new."""
+    if settings.secret_key_previous is None:
+        return ()
+    return (settings.secret_key_previous.get_secret_value().encode(),)
+
+
 def derive_key(secret_key: bytes, info: bytes, length: int = 32) -> bytes:
     """HKDF-SHA256 of the secret key for one purpose (``info``): never the raw key."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
@@ -58,3 +66,8 @@ AUDIT_KEY_INFO = b"rightshub audit chain v2"
 def audit_key(settings: Settings) -> bytes:
     """The audit chain's HMAC key: HKDF-SHA256 of the hub's secret key (never the raw key)."""
     return derive_key(load_secret_key(settings), AUDIT_KEY_INFO)
+
+
+def previous_audit_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The audit keys of :func:`previous_secret_keys`: entries hashed before a rotation."""
+    return tuple(derive_key(key, AUDIT_KEY_INFO) for key in previous_secret_keys(settings))

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # and encrypts the token-signing keys; outside production one is generated and kept next
     # to the SQLite database (or in var/) when unset, production refuses to start without it.
     secret_key: SecretStr | None = None
+    # During a key change (``rightshub secret-key rotate``): the key being replaced. Every
+    # verifier and decrypter also accepts it until it is removed; nothing new is made with it.
+    secret_key_previous: SecretStr | None = None
     public_url: str | None = None  # the hub's public base URL; default http://host:port
     issuer: str | None = None  # the tokens' "iss"; default public_url
     token_audience: str = "urn:rightshub:api"

@@ -262,6 +262,8 @@ class Client(Base):
     scopes: Mapped[list[str]] = mapped_column(JSONType)
     auth_method: Mapped[str] = mapped_column(sa.String(40), default="client_secret_basic")
     secret_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # Id of the secret key that made ``secret_hash`` (None: made before migration 0013).
+    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -281,6 +283,8 @@ class ApiKey(Base):
     client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(300))
     key_hash: Mapped[str] = mapped_column(sa.String(64))
+    # Id of the secret key that made ``key_hash`` (None: made before migration 0013).
+    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
     scopes: Mapped[list[str]] = mapped_column(JSONType)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
