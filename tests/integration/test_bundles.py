@@ -348,3 +348,41 @@ async def _cursor(hubs: Hubs) -> int:
             "SELECT state FROM connector_checkpoints WHERE connector_id = :c"),
             {"c": hubs.connector_id})).scalar_one()
     return int((orjson.loads(state) if isinstance(state, str) else state)["cursor"])
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+async def test_cli_verifies_and_imports(
+    hubs: Hubs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    await hubs.push([book(n) for n in range(1, 4)])
+    path = await hubs.export("cli.rhbundle")
+    jwks = tmp_path / "tuyenquang.jwks.json"
+    jwks.write_bytes(orjson.dumps(await auth.jwks(hubs.source)))
+    runner = CliRunner()
+    ok = await asyncio.to_thread(runner.invoke, app, ["bundle", "verify", str(path),
+                                                      "--jwks", str(jwks)])
+    assert ok.exit_code == 0, ok.output
+    assert "bundle valid" in ok.output and "3 thay đổi / changes" in ok.output
+    with tarfile.open(path) as tar:
+        records = tar.extractfile("records.ndjson").read()  # type: ignore[union-attr]
+    changed = records.replace(b"TQ-1", b"TQ-9")
+    bad = _rewrite(path, tmp_path / "bad.tar", {"records.ndjson": changed})
+    refused = await asyncio.to_thread(runner.invoke, app, ["bundle", "verify", str(bad),
+                                                           "--jwks", str(jwks)])
+    assert refused.exit_code == 1
+    assert "Gói trao đổi bị từ chối" in refused.output and "Bundle refused" in refused.output
+    if hubs.central.settings.database_url.startswith("sqlite"):
+        monkeypatch.setenv("RIGHTSHUB_DATABASE_URL", hubs.central.settings.database_url)
+        monkeypatch.setenv("RIGHTSHUB_ENVIRONMENT", "test")
+        monkeypatch.setenv("RIGHTSHUB_ARCHIVE_DIR", str(tmp_path / "central-archive"))
+        done = await asyncio.to_thread(runner.invoke, app, [
+            "bundle", "import", str(path), "--connector", hubs.connector_id])
+        assert done.exit_code == 0, done.output
+        assert orjson.loads(done.output)["created"] == 3
+        assert await snapshot(hubs.central) == await snapshot(hubs.source)
