@@ -21,17 +21,20 @@ import sqlalchemy as sa
 
 import auth
 import connectors
-from hub import Hub, Principal, current_file_lists
+from hub import DevPrincipal, Hub, Principal, current_file_lists
 from hub._archive import FileClaims, detach_file, storage_of, upload_stream
 from hub._migrate import upgrade
 from hub._seed import seed_reference
 from hub._tables import Record, RecordChange
 from hub._tables_files import StoredFile
-from tests.conftest import _clean, make_settings
+from tests.conftest import _clean, _dev_principals, make_settings
 
 pytestmark = pytest.mark.anyio
 
 PROVINCE = "08"
+ADMIN_TOKEN = "test-token-bundle-admin-0123456789"
+ADMIN_PRINCIPAL = DevPrincipal(token=ADMIN_TOKEN, agency="G16", client_id="bundle-admin",
+                               scopes=["admin", "admin:hub"])
 WRITER = Principal("client-tq", PROVINCE, frozenset({"records:write"}), channel="push")
 
 
@@ -115,7 +118,8 @@ async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
     source = Hub(settings)
     await seed_reference(source.db)
     central = Hub(make_settings(database_url, public_url="http://hub.trunguong.test",
-                                archive_dir=tmp_path / "central-archive"))
+                                archive_dir=tmp_path / "central-archive",
+                                dev_principals=[*_dev_principals(), ADMIN_PRINCIPAL]))
     await _clean(central)
     async with central.db.transaction() as session:
         for table in ("connector_keys", "connector_seen", "connector_checkpoints",
@@ -386,3 +390,26 @@ async def test_cli_verifies_and_imports(
         assert done.exit_code == 0, done.output
         assert orjson.loads(done.output)["created"] == 3
         assert await snapshot(hubs.central) == await snapshot(hubs.source)
+
+
+async def test_rest_import_answers_the_summary_or_a_problem(hubs: Hubs, tmp_path: Path) -> None:
+    import httpx
+
+    from gateway import create_app
+
+    await hubs.push([book(n) for n in range(1, 4)])
+    path = await hubs.export("rest.rhbundle")
+    app = create_app(hubs.central.settings, hub=hubs.central)
+    app.state.hub = hubs.central
+    url = f"/v1/admin/connectors/{hubs.connector_id}/bundles"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/x-tar"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://hub.test") as client:
+        short = await client.post(url, content=path.read_bytes()[:3000], headers=headers)
+        assert short.status_code == 422, short.text
+        problem = short.json()
+        assert problem["type"].endswith("bundle-refused") and problem["code"] == "incomplete"
+        assert await change_count(hubs.central) == 0
+        done = await client.post(url, content=path.read_bytes(), headers=headers)
+        assert done.status_code == 200, done.text
+        assert done.json()["created"] == 3
