@@ -4,6 +4,8 @@ feeds), the worker that runs them and the deliveries, and the reference agency s
 Routers, the console and the CLI call the services exported here; everything else is private.
 """
 
+from connectors._bundle import export_bundle, import_bundle, trusted_jwks
+from connectors._bundle_format import Bundle, BundleManifest, BundleRefused, read_bundle
 from connectors._config import (
     AuthConfig,
     BreakerOptions,
@@ -76,6 +78,9 @@ __all__ = [
     "SIGNATURE_HEADER",
     "AuthConfig",
     "BreakerOptions",
+    "Bundle",
+    "BundleManifest",
+    "BundleRefused",
     "ConnectorError",
     "ConnectorInfo",
     "CreatedSubscription",
@@ -115,17 +120,20 @@ __all__ = [
     "encode_tcvn3",
     "encode_vni",
     "event_id",
+    "export_bundle",
     "get_connector",
     "get_subscription",
     "guarded_client",
     "guarded_transport",
     "http_client",
+    "import_bundle",
     "list_connectors",
     "list_dead_letters",
     "list_deliveries",
     "list_runs",
     "list_subscriptions",
     "preview_connector",
+    "read_bundle",
     "reconcile_connector",
     "redeliver_dead_letters",
     "replay_subscription",
@@ -135,6 +143,7 @@ __all__ = [
     "run_info",
     "sign_delivery",
     "to_unicode",
+    "trusted_jwks",
     "update_connector",
     "update_subscription",
     "verify_delivery",

@@ -6,7 +6,7 @@ Secrets never live here: :class:`Secrets` is sealed separately (see ``_store``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -273,6 +273,9 @@ class HubFeedConfig(_Common):
     record_types: list[schemas.RecordTypeName] | None = None
     agencies: list[str] | None = Field(default=None, max_length=200)
     page_size: int = Field(default=200, ge=1, le=1000)
+    # The peer's public keys (its /.well-known/jwks.json), trusted for its offline exchange
+    # bundles (connectors._bundle); ``rightshub bundle import --jwks`` may give them instead.
+    bundle_jwks: dict[str, Any] | None = None
 
 
 ConnectorConfig = RestConfig | HubFeedConfig

@@ -19,6 +19,16 @@ def _dump(document: Any) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+def bundle_manifest_schema() -> dict[str, Any]:
+    """manifest.json of an offline exchange bundle (format v1, docs/exchange-api.md)."""
+    from connectors import BundleManifest
+
+    schema = BundleManifest.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "bundle.manifest.schema.json",
+            "$comment": "RightsHub offline exchange bundle, format v1", **schema}
+
+
 def render_contracts() -> dict[str, bytes]:
     """Relative path -> file content, deterministic."""
     from gateway.app import create_app
@@ -28,6 +38,7 @@ def render_contracts() -> dict[str, bytes]:
     files = {"openapi.json": _dump(app.openapi())}
     for name, schema in schemas.export_json_schemas().items():
         files[f"json-schema/{name}"] = _dump(schema)
+    files["json-schema/bundle.manifest.schema.json"] = _dump(bundle_manifest_schema())
     files["schema.graphql"] = print_sdl().encode()
     return files
 

@@ -9,12 +9,14 @@ they are audited after the call rather than holding the write lock during it.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, SecretStr
 
@@ -26,7 +28,7 @@ from gateway._json import JSON
 from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
 from gateway.routers.records import PROBLEMS
-from hub import Hub, NotFound, Principal, audit_in_own_transaction
+from hub import Hub, NotFound, PayloadTooLarge, Principal, audit_in_own_transaction
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -257,3 +259,39 @@ async def connector_runs(
 ) -> JSON:
     await _agency_of(hub, principal, connector_id)
     return JSON({"items": await connectors.list_runs(hub, connector_id, limit=limit)})
+
+
+@router.post(
+    "/{connector_id}/bundles",
+    summary="Import an offline exchange bundle of the peer this hub-feed connector follows",
+    description="The body is the bundle file (`application/x-tar`, docs/exchange-api.md, "
+    "\"Offline exchange bundles\"). It is checked whole first (signature by the connector's "
+    "`bundle_jwks`, checksums, order, replay, gap): a refusal is a 422 `bundle-refused` "
+    "problem and imports nothing. Answers the import summary.",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/x-tar": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def connector_bundle_import(
+    connector_id: ConnectorId, request: Request, principal: Admin, hub: HubDep
+) -> JSON:
+    agency = await _agency_of(hub, principal, connector_id)
+    limit = hub.settings.archive_max_file_bytes
+    with tempfile.TemporaryDirectory(prefix="rightshub-bundle-") as scratch:
+        path = Path(scratch) / "upload.rhbundle"
+        size = 0
+        with path.open("wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"Gói vượt quá giới hạn {limit} byte.",
+                                          f"The bundle exceeds the {limit}-byte limit.",
+                                          limit=limit)
+                handle.write(chunk)
+        report = await connectors.import_bundle(hub, path, connector_id=connector_id)
+    await audit_in_own_transaction(
+        hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=agency,
+        action="admin.connectors.bundle_import", target=f"connector/{connector_id}",
+        request_id=None, outcome="ok",
+        details={k: report.get(k) for k in ("bundle_id", "issuer", "applied", "status")},
+    )
+    return JSON(report)
