@@ -24,6 +24,17 @@ from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
 from hub._audit import verify_locked as verify_audit_locked
+from hub._backup import (
+    BackupCheck,
+    BackupDamaged,
+    BackupRefused,
+    BackupResult,
+    RestoreResult,
+    check_backup,
+    create_backup,
+    restore_backup,
+    restore_secret_key,
+)
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
@@ -76,6 +87,10 @@ __all__ = [
     "AgencySuccession",
     "AuditAnchor",
     "AuditReport",
+    "BackupCheck",
+    "BackupDamaged",
+    "BackupRefused",
+    "BackupResult",
     "Bucket",
     "Catalog",
     "ChangePage",
@@ -103,6 +118,7 @@ __all__ = [
     "Record",
     "RecordFilter",
     "Rejection",
+    "RestoreResult",
     "SchemaTooNew",
     "Settings",
     "StoredAnswer",
@@ -118,8 +134,10 @@ __all__ = [
     "append_audit",
     "archive_compliance",
     "audit_in_own_transaction",
+    "check_backup",
     "clean_abandoned_uploads",
     "collect_orphan_files",
+    "create_backup",
     "current_file_lists",
     "dashboard_counts",
     "decode_cursor",
@@ -140,6 +158,8 @@ __all__ = [
     "load_secret_key",
     "plan_upgrade",
     "request_hash",
+    "restore_backup",
+    "restore_secret_key",
     "search_tiers",
     "secret_key_path",
     "seed_registry",
