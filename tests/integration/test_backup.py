@@ -1,0 +1,301 @@
+"""``rightshub backup`` and ``rightshub restore`` as an operator runs them (SQLite and
+PostgreSQL): a hub with agencies, records, audit entries and archived files is backed up,
+restored into a new empty database and empty storage, and the copy holds the same rows, the
+same bytes, and passes ``audit verify`` and ``archive verify``. A changed object, a changed
+manifest, another secret key and a non-empty target are refused with nothing restored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from gateway import create_app
+from hub import Hub
+from hub._migrate import upgrade
+from hub._seed import seed_reference
+from tests.api._helpers import product
+from tests.archive.conftest import pdf_bytes, png_bytes, sha
+from tests.conftest import PG_SERVER, REQUIRE_PG, auth, make_settings
+from tests.integration import RIGHTSHUB, child_env
+from tests.integration.test_cli import Run
+
+SECRET = "backup-test-secret-key-0123456789abcdefghij"
+# Compared row for row between the source and the restored copy: table -> (columns, order).
+# ``stored_files.verified_at`` is left out: the restore's own archive check sets it.
+TABLES = {
+    "agencies": ("*", "code"),
+    "records": ("*", "id"),
+    "record_changes": ("*", "seq"),
+    "audit_log": ("*", "seq"),
+    "stored_files": ("sha256, size, media_type, created_at, removed_at", "sha256"),
+    "record_files": ("*", "id"),
+    "vocabulary_terms": ("*", "vocabulary, code"),
+}
+
+
+@dataclass
+class Site:
+    """One installation: its database and its archive directory."""
+
+    url: str
+    archive: Path
+
+    def run(self, *args: str, cwd: Path, secret: str = SECRET) -> Run:
+        env = child_env(database_url=self.url, archive_dir=str(self.archive),
+                        environment="test", secret_key=secret)
+        result = subprocess.run([RIGHTSHUB, *args], cwd=cwd, env=env, capture_output=True,
+                                text=True, encoding="utf-8", timeout=180, check=False)
+        return Run(result.returncode, result.stdout + result.stderr)
+
+    def engine(self) -> sa.Engine:
+        url = self.url.replace("sqlite+aiosqlite", "sqlite").replace("+asyncpg", "")
+        return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
+    def rows(self) -> dict[str, list[tuple[object, ...]]]:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return {t: [tuple(r) for r in conn.execute(sa.text(
+                    f"select {columns} from {t} order by {key}"))]
+                    for t, (columns, key) in TABLES.items()}
+        finally:
+            engine.dispose()
+
+    def tables(self) -> int:
+        engine = self.engine()
+        try:
+            return len(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    def objects(self) -> dict[str, bytes]:
+        root = self.archive / "objects"
+        return {p.name: p.read_bytes() for p in root.rglob("*") if p.is_file()} \
+            if root.exists() else {}
+
+
+def _admin_url() -> str:
+    return PG_SERVER.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def new_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A factory of new EMPTY databases of the module's backend, all dropped at the end."""
+    made: list[str] = []
+
+    def make() -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+        import psycopg
+
+        name = f"rightshub_backup_{uuid.uuid4().hex[:10]}"
+        try:
+            with psycopg.connect(_admin_url(), autocommit=True, connect_timeout=3) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError:
+            if REQUIRE_PG:
+                raise
+            pytest.skip("PostgreSQL unreachable")
+        made.append(name)
+        return f"{_admin_url().rsplit('/', 1)[0]}/{name}"
+
+    yield make
+    if made:
+        import psycopg
+
+        with psycopg.connect(_admin_url(), autocommit=True) as conn:
+            for name in made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _fill(site: Site) -> None:
+    """Records of two agencies, files attached through the real API (audited), one of them
+    detached again: what a hub in use holds."""
+    settings = make_settings(site.url, archive_dir=site.archive, secret_key=SECRET,
+                             archive_simple_upload_max_bytes=1_000_000)
+    hub = Hub(settings)
+    try:
+        await seed_reference(hub.db)
+        app = create_app(settings, hub=hub)
+        app.state.hub = hub
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            ids = []
+            for n, caller in enumerate(("g16", "g16", "g15", "tq")):
+                body = product(f"BK-{n}", title=f"Sổ tay quyền con người {n} — Hà Giang")
+                answer = await client.put(f"/v1/products/BK-{n}", json=body,
+                                          headers=auth(caller))
+                assert answer.status_code == 201, answer.text
+                ids.append((answer.json()["id"], caller))
+            for n, (record_id, caller) in enumerate(ids):
+                for data, name, media in ((pdf_bytes(seed=str(n).encode()), "sach.pdf",
+                                           "application/pdf"),
+                                          (png_bytes(3_000), "bia.png", "image/png")):
+                    answer = await client.post(
+                        f"/v1/records/{record_id}/files", content=data,
+                        params={"name": name, "role": "main" if name.endswith("pdf")
+                                else "cover"},
+                        headers={**auth(caller), "Content-Type": media})
+                    assert answer.status_code == 201, answer.text
+            gone = await client.delete("/v1/products/BK-3", headers=auth("tq"))
+            assert gone.status_code in (200, 204), gone.text
+    finally:
+        await hub.close()
+
+
+@pytest.fixture(scope="module")
+def source(new_url: object, tmp_path_factory: pytest.TempPathFactory) -> Site:
+    site = Site(new_url(), tmp_path_factory.mktemp("source-archive"))  # type: ignore[operator]
+    upgrade(make_settings(site.url, secret_key=SECRET))
+    asyncio.run(_fill(site))
+    return site
+
+
+@pytest.fixture(scope="module")
+def backup(source: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("backups")
+    made = source.run("backup", "-o", str(where / "b1"), cwd=where)
+    assert made.code == 0, made.out
+    assert "8 tệp / files" in made.out, made.out
+    return where / "b1"
+
+
+@pytest.fixture
+def target(new_url: object, tmp_path: Path) -> Site:
+    return Site(new_url(), tmp_path / "restored-archive")  # type: ignore[operator]
+
+
+def test_manifest_names_every_part_with_its_checksum(source: Site, backup: Path,
+                                                     backend: str) -> None:
+    manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == "rightshub-backup" and manifest["format_version"] == 1
+    assert manifest["hub_version"] and manifest["created_at"]
+    database = manifest["database"]
+    assert database["kind"] == backend
+    assert database["path"] == ("database.sqlite3" if backend == "sqlite" else "database.pgdump")
+    assert database["size"] == (backup / database["path"]).stat().st_size
+    with source.engine().connect() as conn:
+        revision = conn.execute(sa.text("select version_num from alembic_version")).scalar()
+    assert database["alembic_revision"] == revision
+    stored = source.objects()
+    assert manifest["objects"]["count"] == len(stored) == 8
+    assert {i["sha256"] for i in manifest["objects"]["items"]} == set(stored)
+    for item in manifest["objects"]["items"]:
+        data = (backup / item["path"]).read_bytes()
+        assert sha(data) == item["sha256"] and len(data) == item["size"]
+    assert manifest["objects"]["missing"] == []
+    checked = source.run("backup", "verify", str(backup), cwd=backup.parent)
+    assert checked.code == 0 and "seal OK" in checked.out, checked.out
+
+
+def test_restore_into_an_empty_installation(source: Site, backup: Path, target: Site,
+                                            tmp_path: Path) -> None:
+    before = source.rows()
+    assert len(before["audit_log"]) > 10 and len(before["records"]) == 4
+    assert len(before["agencies"]) > 30 and len(before["record_files"]) == 8
+
+    restored = target.run("restore", str(backup), cwd=tmp_path)
+    assert restored.code == 0, restored.out
+    assert "audit verify: OK" in restored.out and "archive verify: OK" in restored.out
+    assert "8 tệp/files đã kiểm tra/checked" in restored.out
+    assert target.rows() == before
+    assert target.objects() == source.objects()
+    # The ordinary checks, run on their own, agree.
+    audit = target.run("audit", "verify", cwd=tmp_path)
+    assert audit.code == 0 and "OK" in audit.out, audit.out
+    archive = target.run("archive", "verify", cwd=tmp_path)
+    assert archive.code == 0 and "archive intact: 8" in archive.out, archive.out
+
+
+def _assert_untouched(target: Site) -> None:
+    assert target.tables() == 0
+    assert target.objects() == {}
+
+
+def test_a_changed_object_is_refused_and_nothing_restored(
+    backup: Path, target: Site, tmp_path: Path
+) -> None:
+    copy = tmp_path / "tampered"
+    shutil.copytree(backup, copy)
+    victim = next(p for p in (copy / "objects").rglob("*") if p.is_file())
+    raw = bytearray(victim.read_bytes())
+    raw[100] ^= 0x01  # one bit, same size
+    victim.write_bytes(bytes(raw))
+
+    checked = target.run("backup", "verify", str(copy), cwd=tmp_path)
+    assert checked.code == 1 and victim.name in checked.out, checked.out
+    refused = target.run("restore", str(copy), cwd=tmp_path)
+    assert refused.code == 2, refused.out
+    assert "checksum does not match" in refused.out and victim.name in refused.out
+    assert "nothing was restored" in refused.out
+    _assert_untouched(target)
+
+
+def test_a_changed_manifest_is_refused(backup: Path, target: Site, tmp_path: Path) -> None:
+    copy = tmp_path / "tampered"
+    shutil.copytree(backup, copy)
+    # A consistent forgery: an object's bytes replaced and the manifest rewritten to match.
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    item = manifest["objects"]["items"][0]
+    forged = b"%PDF-1.4\nforged"
+    (copy / item["path"]).unlink()
+    item.update(sha256=sha(forged), size=len(forged),
+                path=f"objects/{sha(forged)[:2]}/{sha(forged)}")
+    (copy / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+    (copy / item["path"]).write_bytes(forged)
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    refused = target.run("restore", str(copy), cwd=tmp_path)
+    assert refused.code == 2 and "seal does not match" in refused.out, refused.out
+    _assert_untouched(target)
+    (copy / "manifest.json").write_text("{not json", encoding="utf-8")
+    broken = target.run("restore", str(copy), cwd=tmp_path)
+    assert broken.code == 2 and "Cannot read manifest.json" in broken.out, broken.out
+    _assert_untouched(target)
+
+
+def test_another_secret_key_is_refused(backup: Path, target: Site, tmp_path: Path) -> None:
+    refused = target.run("restore", str(backup), cwd=tmp_path, secret="another-key-" * 4)
+    assert refused.code == 2 and "secret key is not the one" in refused.out, refused.out
+    _assert_untouched(target)
+
+
+def test_a_non_empty_target_is_refused(source: Site, backup: Path, target: Site,
+                                       tmp_path: Path) -> None:
+    before = source.rows()
+    refused = source.run("restore", str(backup), cwd=tmp_path)  # the live installation
+    assert refused.code == 2, refused.out
+    assert "target database is not empty" in refused.out and "Nothing was changed" in refused.out
+    assert source.rows() == before
+
+    # An empty database but storage that already holds a file: refused too, database left empty.
+    stray = pdf_bytes(seed=b"stray")
+    key = sha(stray)
+    (target.archive / "objects" / key[:2] / key[2:4]).mkdir(parents=True)
+    (target.archive / "objects" / key[:2] / key[2:4] / key).write_bytes(stray)
+    refused = target.run("restore", str(backup), cwd=tmp_path)
+    assert refused.code == 2 and "file storage is not empty" in refused.out, refused.out
+    assert target.tables() == 0
+    assert target.objects() == {key: stray}
+
+
+def test_backup_refuses_a_non_empty_output(source: Site, backup: Path, tmp_path: Path) -> None:
+    manifest = (backup / "manifest.json").read_bytes()
+    again = source.run("backup", "-o", str(backup), cwd=tmp_path)
+    assert again.code == 2 and "overwrites nothing" in again.out, again.out
+    assert (backup / "manifest.json").read_bytes() == manifest
