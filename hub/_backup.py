@@ -260,6 +260,19 @@ async def create_backup(hub: Hub, target: Path) -> BackupResult:
     if work.exists():
         shutil.rmtree(work)  # a backup interrupted earlier: never a complete one
     work.mkdir(parents=True)
+    try:
+        manifest, missing = await _write_backup(hub, work, kind)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # no half backup left behind
+        raise
+    _refuse_existing(target)
+    if target.exists():
+        target.rmdir()  # the empty directory asked for
+    os.replace(work, target)
+    return BackupResult(target, manifest, missing)
+
+
+async def _write_backup(hub: Hub, work: Path, kind: str) -> tuple[dict[str, Any], list[str]]:
     part = work / DATABASE_PART[kind]
     if kind == "sqlite":
         source = hub.settings.sqlite_path
@@ -291,11 +304,7 @@ async def create_backup(hub: Hub, target: Path) -> BackupResult:
     }
     manifest["seal"] = _seal(load_secret_key(hub.settings), manifest)
     (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    _refuse_existing(target)
-    if target.exists():
-        target.rmdir()  # the empty directory asked for
-    os.replace(work, target)
-    return BackupResult(target, manifest, missing)
+    return manifest, missing
 
 
 # --- checking a backup ---------------------------------------------------------------------

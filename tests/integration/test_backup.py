@@ -52,9 +52,11 @@ class Site:
     archive: Path
     storage: dict[str, str] = field(default_factory=dict)  # RIGHTSHUB_ARCHIVE_* for S3
 
-    def run(self, *args: str, cwd: Path, secret: str = SECRET) -> Run:
+    def run(self, *args: str, cwd: Path, secret: str = SECRET, path: str | None = None) -> Run:
         env = child_env(database_url=self.url, archive_dir=str(self.archive),
                         environment="test", secret_key=secret, **self.storage)
+        if path is not None:  # where pg_dump and pg_restore are looked for
+            env["PATH"] = path
         result = subprocess.run([RIGHTSHUB, *args], cwd=cwd, env=env, capture_output=True,
                                 text=True, encoding="utf-8", timeout=180, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
@@ -404,3 +406,36 @@ def test_s3_storage_is_listed_filled_and_backed_up_through_the_storage_api(
         other = Site(new_url(), tmp_path / "other", storage)  # type: ignore[operator]
         refused = other.run("restore", str(backup), cwd=tmp_path)
         assert refused.code == 2 and "file storage is not empty" in refused.out, refused.out
+
+
+def test_an_object_missing_from_storage_is_reported_both_ways(
+    new_url: object, tmp_path: Path, target: Site
+) -> None:
+    """A file lost from storage before the backup: the backup is still written, lists it and
+    exits 1; the restored copy's archive check names it and the restore exits 1."""
+    site = Site(new_url(), tmp_path / "damaged-archive")  # type: ignore[operator]
+    upgrade(make_settings(site.url, secret_key=SECRET))
+    asyncio.run(_fill(site))
+    lost = next(p for p in (site.archive / "objects").rglob("*") if p.is_file())
+    lost.unlink()
+    made = site.run("backup", "-o", str(tmp_path / "partial-copy"), cwd=tmp_path)
+    assert made.code == 1 and lost.name in made.out and "7 tệp / files" in made.out, made.out
+    manifest = json.loads((tmp_path / "partial-copy" / "manifest.json").read_text("utf-8"))
+    assert manifest["objects"]["missing"] == [lost.name]
+    restored = target.run("restore", str(tmp_path / "partial-copy"), cwd=tmp_path)
+    assert restored.code == 1, restored.out
+    assert "audit verify: OK" in restored.out and "archive verify: FAILED" in restored.out
+    assert f"{lost.name} missing" in restored.out
+
+
+def test_without_pg_tools_postgresql_is_refused_clearly(
+    backend: str, source: Site, backup: Path, target: Site, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("pg_dump and pg_restore are only used for PostgreSQL")
+    made = source.run("backup", "-o", str(tmp_path / "never"), cwd=tmp_path, path="/nonexistent")
+    assert made.code == 2 and "pg_dump not found" in made.out, made.out
+    assert not (tmp_path / "never").exists() and not (tmp_path / "never.partial").exists()
+    refused = target.run("restore", str(backup), cwd=tmp_path, path="/nonexistent")
+    assert refused.code == 2 and "pg_restore not found" in refused.out, refused.out
+    _assert_untouched(target)
