@@ -21,6 +21,7 @@ from gateway._cli_admins import register as register_admin_commands
 from gateway._cli_archive import register as register_archive_commands
 from gateway._cli_auth import ensure_demo_client
 from gateway._cli_auth import register as register_auth_commands
+from gateway._cli_backup import register as register_backup_commands
 from gateway._cli_bundle import register as register_bundle_commands
 from gateway._cli_connectors import register as register_connector_commands
 from gateway._cli_connectors import start_demo_simulator, stop_process
@@ -51,6 +52,7 @@ app.add_typer(audit_app, name="audit")
 register_auth_commands(app)  # clients, api-keys, signing-keys
 register_admin_commands(app)  # admins
 register_archive_commands(app)  # archive verify, clean
+register_backup_commands(app)  # backup, backup verify, restore
 register_connector_commands(app)  # worker, simulate-agency, connectors
 register_report_commands(app)  # report annual, review
 register_secret_key_commands(app)  # secret-key rotate, new

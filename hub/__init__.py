@@ -25,6 +25,17 @@ from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
 from hub._audit import verify_locked as verify_audit_locked
 from hub._audit_rekey import rekey_audit_chain
+from hub._backup import (
+    BackupCheck,
+    BackupDamaged,
+    BackupRefused,
+    BackupResult,
+    RestoreResult,
+    check_backup,
+    create_backup,
+    restore_backup,
+    restore_secret_key,
+)
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
@@ -83,6 +94,10 @@ __all__ = [
     "AgencySuccession",
     "AuditAnchor",
     "AuditReport",
+    "BackupCheck",
+    "BackupDamaged",
+    "BackupRefused",
+    "BackupResult",
     "Bucket",
     "Catalog",
     "ChangePage",
@@ -111,6 +126,7 @@ __all__ = [
     "RecordFilter",
     "Rejection",
     "ReportData",
+    "RestoreResult",
     "SchemaTooNew",
     "Settings",
     "StoredAnswer",
@@ -128,8 +144,10 @@ __all__ = [
     "archive_compliance",
     "audit_in_own_transaction",
     "check_years",
+    "check_backup",
     "clean_abandoned_uploads",
     "collect_orphan_files",
+    "create_backup",
     "current_file_lists",
     "dashboard_counts",
     "decode_cursor",
@@ -153,6 +171,8 @@ __all__ = [
     "rekey_audit_chain",
     "request_hash",
     "review_report",
+    "restore_backup",
+    "restore_secret_key",
     "search_tiers",
     "secret_key_path",
     "seed_registry",

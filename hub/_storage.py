@@ -50,6 +50,10 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    def keys(self) -> AsyncIterator[str]:
+        """Every stored key, in no particular order (backup and restore list the storage)."""
+        ...
+
 
 class LocalStorage:
     """Files under ``root/objects/ab/cd/<sha256>``. A staged upload on the same filesystem is
@@ -111,6 +115,15 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await anyio.to_thread.run_sync(lambda: self.path(key).unlink(missing_ok=True))
+
+    async def keys(self) -> AsyncIterator[str]:
+        def walk() -> list[str]:  # names only: a partial ``.incoming`` file is not a key
+            if not self.root.is_dir():
+                return []
+            return [p.name for p in self.root.glob("*/*/*") if _KEY.match(p.name)]
+
+        for key in await anyio.to_thread.run_sync(walk):
+            yield key
 
 
 class S3Storage:
@@ -193,6 +206,20 @@ class S3Storage:
         await anyio.to_thread.run_sync(
             lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         )
+
+    async def keys(self) -> AsyncIterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        iterator = iter(pages)
+        while True:  # one page (up to 1,000 keys) per worker-thread call
+            page = await anyio.to_thread.run_sync(next, iterator, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                name = str(item["Key"])[len(self.prefix):]
+                if _KEY.match(name):
+                    yield name
 
 
 def storage_for(settings: Settings) -> Storage:
