@@ -98,6 +98,7 @@ class Load:
     killed_at: float | None = None
     lease_violations: list[Any] = field(default_factory=list)
     samples: int = 0
+    samples_running: int = 0  # samples that saw a live worker's run in progress
     mutations_done: int = 0
 
     def url(self, g: int) -> str:
@@ -178,6 +179,7 @@ async def _monitor(load: Load, stop: asyncio.Event) -> None:
         if len(live) > 1 or any(w != owner for w, owner in live):
             load.lease_violations.append(rows)
         load.samples += 1
+        load.samples_running += bool(live)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.15)
 
@@ -443,4 +445,4 @@ def test_two_gateways_two_workers_share_limits_leases_and_lose_nothing(tmp_path:
           f"{time.monotonic() - started:.1f} s; {len(feed)} changes, {len(runs)} runs "
           f"({Counter(w for w, *_ in runs)}), killed gw0 and {load.killed_worker}; "
           f"retries {len(load.retried)}; duplicate deliveries {duplicates}; "
-          f"lease samples {load.samples}")
+          f"lease samples {load.samples} ({load.samples_running} during a run)")
