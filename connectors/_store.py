@@ -32,7 +32,9 @@ def secret_box(settings: Settings) -> SecretBox:
     key (HMAC with a context of its own, so it never equals another use of that key). During
     a rotation of the secret key the box also opens values sealed under the previous one."""
     if settings.connector_secret_key is not None:
-        return SecretBox(settings.connector_secret_key.get_secret_value().encode())
+        previous = settings.connector_secret_key_previous
+        return SecretBox(settings.connector_secret_key.get_secret_value().encode(),
+                         [] if previous is None else [previous.get_secret_value().encode()])
     return SecretBox(_derived(load_secret_key(settings)),
                      [_derived(key) for key in previous_secret_keys(settings)])
 

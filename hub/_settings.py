@@ -165,6 +165,8 @@ class Settings(BaseSettings):
     # (None: on for the embedded SQLite database outside tests); ``rightshub worker`` runs it
     # alone. A worker holds a connector for ``worker_lease_seconds``, renewed while it runs.
     connector_secret_key: SecretStr | None = None
+    # During a rotation of ``connector_secret_key`` (``secret-key rotate`` re-seals under it).
+    connector_secret_key_previous: SecretStr | None = None
     worker_in_process: bool | None = None
     worker_id: str | None = None  # default host:pid
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)

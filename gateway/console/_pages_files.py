@@ -18,7 +18,7 @@ from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute
 from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
-from gateway.routers.files import _link_key
+from gateway.routers.files import link_keys
 from hub import Hub, InvalidInput, NotFound, Principal
 from hub._archive import ROLES, FileClaims, record_files, sign_link, upload_stream
 from hub._tables import Record
@@ -35,7 +35,7 @@ async def files_of(hub: Hub, user: ConsoleUser, record_id: str, owner: str
         return []
     expires = int(time.time()) + hub.settings.archive_link_ttl_seconds
     return [{**f.as_dict(), "url": f"/v1/files/{f.id}/content?expires={expires}"
-             f"&signature={sign_link(_link_key(hub), f.id, expires)}"} for f in files]
+             f"&signature={sign_link(link_keys(hub)[0], f.id, expires)}"} for f in files]
 
 
 def _acting(user: ConsoleUser, owner: str) -> Principal:

@@ -10,6 +10,10 @@ hub's secret key (itsdangerous) and is ``Secure`` in production whatever the req
 scheme (TLS ends in front of the hub there). Every POST form carries the CSRF token, an HMAC
 of the secret, compared in constant time (the SameSite=Lax cookie is a second line of
 defence); it changes at sign-in and sign-out, with the secret.
+
+During a secret-key rotation (``secret_key_previous``) cookies and CSRF tokens made under the
+previous key are still accepted, and new ones are made under the current key, so admins stay
+signed in across the change.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from auth._admins import AdminInfo
 from auth._policy import HUB_ADMIN, admin_scopes
 from auth._secrets import load_secret_key
 from auth._sessions import end_session, live_session, open_session, session_id
-from hub import Hub, Principal, Settings
+from hub import Hub, Principal, Settings, previous_secret_keys
 
 COOKIE = "rightshub_console_session"
 LANG_COOKIE = "rightshub_console_lang"
@@ -49,6 +53,8 @@ class ConsoleSession:
 
     secret: str
     csrf: str
+    # The CSRF tokens the previous key made for this secret (a form loaded before a rotation).
+    csrf_previous: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"s": self.secret}
@@ -70,13 +76,16 @@ class ConsoleUser:
         return self.admin.agency
 
 
-def _key(settings: Settings, purpose: bytes) -> bytes:
-    return hmac.new(load_secret_key(settings), purpose, hashlib.sha256).digest()
+def _keys(settings: Settings, purpose: bytes) -> list[bytes]:
+    """The current key for ``purpose``, then those of the previous secret key (if rotating)."""
+    return [hmac.new(key, purpose, hashlib.sha256).digest()
+            for key in (load_secret_key(settings), *previous_secret_keys(settings))]
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    key = _key(settings, b"rightshub console cookie").hex()
-    return URLSafeTimedSerializer(key, salt="rightshub.console.session")
+    # itsdangerous signs with the last key of the list and accepts any of them.
+    keys = [key.hex() for key in reversed(_keys(settings, b"rightshub console cookie"))]
+    return URLSafeTimedSerializer(keys, salt="rightshub.console.session")
 
 
 def _secure(request: Request, settings: Settings) -> bool:
@@ -85,9 +94,9 @@ def _secure(request: Request, settings: Settings) -> bool:
 
 
 def _session_of(settings: Settings, secret: str) -> ConsoleSession:
-    csrf = hmac.new(_key(settings, b"rightshub console csrf"), secret.encode(),
-                    hashlib.sha256).hexdigest()
-    return ConsoleSession(secret, csrf)
+    csrf, *previous = (hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+                       for key in _keys(settings, b"rightshub console csrf"))
+    return ConsoleSession(secret, csrf, tuple(previous))
 
 
 def new_session(settings: Settings) -> ConsoleSession:
@@ -157,7 +166,8 @@ def check_csrf(session: ConsoleSession | None, submitted: object) -> None:
     if (
         session is None
         or not isinstance(submitted, str)
-        or not hmac.compare_digest(session.csrf.encode(), submitted.encode())
+        or not any(hmac.compare_digest(token.encode(), submitted.encode())
+                   for token in (session.csrf, *session.csrf_previous))
     ):
         raise CsrfFailed
 

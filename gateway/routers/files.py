@@ -26,7 +26,14 @@ from gateway._json import JSON
 from gateway._problems import problem_for
 from gateway.deps import Admin, HubDep, Reader, SessionDep, Writer, principal_with
 from gateway.routers.records import PROBLEMS
-from hub import FileInfo, Hub, HubError, Unauthenticated, unarchived_state_funded
+from hub import (
+    FileInfo,
+    Hub,
+    HubError,
+    Unauthenticated,
+    previous_secret_keys,
+    unarchived_state_funded,
+)
 from hub._archive import (
     FileClaims,
     detach_file,
@@ -41,7 +48,7 @@ from hub._archive import (
 from schemas import FileMeta
 
 router = APIRouter(tags=["Files (product archive)"], responses=PROBLEMS)
-_link_keys: WeakKeyDictionary[Hub, bytes] = WeakKeyDictionary()
+_link_keys: WeakKeyDictionary[Hub, tuple[bytes, ...]] = WeakKeyDictionary()
 
 
 class FileOut(FileMeta):
@@ -80,14 +87,16 @@ def _out(info: FileInfo) -> dict[str, Any]:
     return {**info.as_dict(), "record_id": info.record_id}
 
 
-def _link_key(hub: Hub) -> bytes:
-    """A key for file links only, derived from the hub's secret key."""
-    key = _link_keys.get(hub)
-    if key is None:
-        key = hmac.new(auth.load_secret_key(hub.settings), b"rightshub file links v1",
-                       hashlib.sha256).digest()
-        _link_keys[hub] = key
-    return key
+def link_keys(hub: Hub) -> tuple[bytes, ...]:
+    """Keys for file links only, derived from the hub's secret key: the current one (which
+    signs), then the previous secret key's during a rotation (links made before it still open)."""
+    keys = _link_keys.get(hub)
+    if keys is None:
+        keys = tuple(hmac.new(key, b"rightshub file links v1", hashlib.sha256).digest()
+                     for key in (auth.load_secret_key(hub.settings),
+                                 *previous_secret_keys(hub.settings)))
+        _link_keys[hub] = keys
+    return keys
 
 
 @router.post(
@@ -146,7 +155,7 @@ async def remove_file(file_id: str, principal: Writer, hub: HubDep) -> Response:
 async def file_link(file_id: str, request: Request, principal: Reader, hub: HubDep) -> Response:
     info = await get_file(hub, principal, file_id)
     expires = int(time.time()) + hub.settings.archive_link_ttl_seconds
-    signature = sign_link(_link_key(hub), info.id, expires)
+    signature = sign_link(link_keys(hub)[0], info.id, expires)
     base = (hub.settings.public_url or str(request.base_url)).rstrip("/")
     url = f"{base}/v1/files/{info.id}/content?expires={expires}&signature={signature}"
     return JSON({"url": url, "expires_at": datetime.fromtimestamp(expires, UTC)})
@@ -174,7 +183,9 @@ async def download(
     ``POST /v1/files/{id}/link`` until it expires. ``Range: bytes=a-b`` answers 206 (video
     seeking); ``If-None-Match`` with the ETag answers 304."""
     if signature is not None and expires is not None:
-        if not link_is_valid(_link_key(hub), file_id, expires, signature, time.time()):
+        now = time.time()
+        if not any(link_is_valid(key, file_id, expires, signature, now)
+                   for key in link_keys(hub)):
             raise Unauthenticated("Liên kết tải xuống không hợp lệ hoặc đã hết hạn.",
                                   "The download link is invalid or expired.")
         info = await get_file_unchecked(hub, file_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ import anyio
 import httpx
 import pytest
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from typer.testing import CliRunner, Result
 
 import auth
@@ -26,12 +28,15 @@ from connectors._store import unseal
 from gateway import create_app
 from gateway._cli_secret_key import RotationRefused, rotate
 from gateway.cli import app as cli_app
+from gateway.routers.files import link_keys
 from hub import Hub, Settings, append_audit, load_secret_key, verify_audit
+from hub._archive import sign_link
 from hub._db import take_change_feed_lock
 from hub._tables import ApiKey, AuditEntry, Client, HubLock, SigningKey
 from hub._tables_connectors import Connector
 from hub._tables_delivery import Subscription
 from tests.conftest import make_settings, new_database
+from tests.console._helpers import csrf, new_admin, sign_in
 from tests.delivery.conftest import HUB_ADMIN
 from tests.security._oauth_helpers import basic, bearer, new_client
 
@@ -207,3 +212,98 @@ async def test_rotation_without_downtime(own_database: str) -> None:
         assert await key_status(c, used_key) == 401
         async with hub.db.session() as s:
             assert not (await verify_audit(s)).ok
+
+
+async def console_status(c: httpx.AsyncClient) -> int:
+    """200 on the dashboard while the session cookie is accepted; 303 to the sign-in form not."""
+    return (await c.get("/console/dashboard", follow_redirects=False)).status_code
+
+
+async def link_status(c: httpx.AsyncClient, file_id: str, expires: int, signature: str) -> int:
+    """401 for a link whose signature no key accepts; 404 past the check (no such file)."""
+    response = await c.get(f"/v1/files/{file_id}/content",
+                           params={"expires": expires, "signature": signature})
+    return response.status_code
+
+
+async def test_console_sessions_and_file_links_survive_the_rotation(own_database: str) -> None:
+    """A signed-in admin stays signed in, a form loaded before the change still posts, and a
+    file link made before it still opens, while the previous key is set; with the old key
+    gone they do not (so it is the previous key that accepts them)."""
+    url = own_database
+    old = load_secret_key(Settings(database_url=url, environment="test")).decode()
+    new = secrets.token_urlsafe(48)
+    file_id, expires = "f-" + secrets.token_hex(8), int(time.time()) + 600
+
+    async with running(make_settings(url, secret_key=old)) as (hub, c):
+        username = await new_admin(hub)
+        assert (await sign_in(c, username)).status_code == 303
+        assert await console_status(c) == 200
+        form_token = await csrf(c)
+        cookies = dict(c.cookies)
+        signature = sign_link(link_keys(hub)[0], file_id, expires)
+        assert await link_status(c, file_id, expires, signature) == 404
+
+    during = make_settings(url, secret_key=new, secret_key_previous=old)
+    async with running(during) as (hub, c):
+        c.cookies.update(cookies)
+        assert await console_status(c) == 200
+        assert await link_status(c, file_id, expires, signature) == 404
+        assert await link_status(c, file_id, expires, "0" * 64) == 401
+        refused = await c.post("/console/logout", data={"csrf_token": "x" * 64},
+                               follow_redirects=False)
+        assert refused.status_code == 403
+        # New links are signed under the new key only.
+        fresh = sign_link(link_keys(hub)[0], file_id, expires)
+        assert fresh != signature
+
+    after = make_settings(url, secret_key=new)
+    async with running(after) as (hub, c):
+        assert await link_status(c, file_id, expires, fresh) == 404
+        assert await link_status(c, file_id, expires, signature) == 401
+        c.cookies.update(cookies)
+        assert await console_status(c) == 303
+
+    # And the form loaded before the change posts during it (sign-out: the session ends).
+    async with running(during) as (hub, c):
+        c.cookies.update(cookies)
+        out = await c.post("/console/logout", data={"csrf_token": form_token},
+                           follow_redirects=False)
+        assert out.status_code == 303, out.text
+        assert await console_status(c) == 303
+
+
+async def test_a_separate_connector_key_rotates_too(own_database: str) -> None:
+    """With ``connector_secret_key`` set, its own previous key opens the old seals during the
+    change, ``rotate`` re-seals them under the new key, and without the old key they open."""
+    url = own_database
+    hub_key = load_secret_key(Settings(database_url=url, environment="test")).decode()
+    old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    async with running(make_settings(url, secret_key=hub_key, connector_secret_key=old)) as (
+            hub, _c):
+        async with hub.db.transaction() as s:
+            info = await connectors.create_connector(
+                hub, s, agency="G16", name="nguồn khoá riêng", kind="rest",
+                config=connectors.demo_connector_config("http://127.0.0.1:9"),
+                secrets=connectors.Secrets(client_secret=CONNECTOR_SECRET),  # type: ignore[arg-type]
+            )
+        sub = await connectors.create_subscription(
+            hub, HUB_ADMIN, agency="G15", name="thuê bao khoá riêng",
+            endpoint_url="http://127.0.0.1:9/hook", secret=SIGNING_SECRET,
+        )
+    during = make_settings(url, secret_key=hub_key, connector_secret_key=new,
+                           connector_secret_key_previous=old)
+    async with running(during) as (hub, _c):
+        await stored_secrets_open(hub, info.id, sub.subscription.id)
+    report = await rotate(during)
+    assert report.rekeyed["connector_secrets"] == 1
+    assert report.rekeyed["subscription_secrets"] == 1
+    assert (await rotate(during)).changed == 0
+    async with running(make_settings(url, secret_key=hub_key, connector_secret_key=new)) as (
+            hub, _c):
+        await stored_secrets_open(hub, info.id, sub.subscription.id)
+    # The old key alone opens nothing any more.
+    async with running(make_settings(url, secret_key=hub_key, connector_secret_key=old)) as (
+            hub, _c):
+        with pytest.raises(InvalidTag):
+            await stored_secrets_open(hub, info.id, sub.subscription.id)
