@@ -4,7 +4,8 @@ The outbox is ``record_changes`` (see ``hub._tables_delivery``). Every event is 
 the change feed as ``hub.list_changes`` shows it to the subscription's agency (own records,
 ``shared`` and ``public`` ones; a record made private arrives as a ``withdraw``), narrowed by
 the subscription's filters and stamped with an event id derived from the change's ``seq``, so
-a retried, redelivered or replayed event carries the same id.
+a retried, redelivered or replayed event carries the same id. Between the changes come the
+``archive.overdue`` events (``hub._archive_overdue``): their ``seq`` is from the same counter.
 
 Theme filters look at each version: a record whose new version leaves the filter (or is
 deleted, or withdrawn) is still delivered when its previous version matched, as a
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import Principal, list_changes, withdrawal_of
+from hub._archive_overdue import notice_events
 from hub._db import CHANGE_FEED_LOCK
 from hub._registry import AgencyGraph
 from hub._tables import HubLock, RecordChange
@@ -105,13 +107,17 @@ async def next_events(
         page = await list_changes(session, flt.principal, graph, after=position,
                                   limit=page_size)
         scanned += page_size
-        for event in await _select(session, flt, page.changes):
+        upto = page.next_cursor if page.has_more else max(page.next_cursor, min(head, MAX_SEQ))
+        found = await _select(session, flt, page.changes)
+        notices = await notice_events(session, flt.agency, graph, after=position, upto=upto)
+        if notices:
+            found = sorted(found + _notices(flt, notices), key=lambda e: e["seq"])
+        for event in found:
             events.append(event)
             if len(events) == limit:
                 return EventBatch(events, event["seq"])
-        position = page.next_cursor
+        position = upto
         if not page.has_more:
-            position = max(position, min(head, MAX_SEQ))
             break
     return EventBatch(events, position)
 
@@ -125,7 +131,25 @@ async def events_at(
     for seq in sorted(seqs):
         page = await list_changes(session, flt.principal, graph, after=seq - 1, limit=1)
         events.extend(e for e in await _select(session, flt, page.changes) if e["seq"] == seq)
-    return events
+    notices = await notice_events(session, flt.agency, graph, after=0, upto=0, seqs=list(seqs))
+    events.extend(_notices(flt, notices))
+    return sorted(events, key=lambda e: e["seq"])
+
+
+def _notices(flt: EventFilter, notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``archive.overdue`` events within the subscription's filters (the product's
+    current type, owner and themes), with their event ids."""
+    kept = []
+    for notice in notices:
+        record = notice["record"]
+        if flt.record_types is not None and record["type"] not in flt.record_types:
+            continue
+        if flt.owner_agencies is not None and record["owner_agency"] not in flt.owner_agencies:
+            continue
+        if flt.themes is not None and not _themes_match(flt, record):
+            continue
+        kept.append({"event_id": event_id(notice["seq"]), **notice})
+    return kept
 
 
 async def _select(

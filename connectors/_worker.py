@@ -25,6 +25,7 @@ from connectors import _delivery
 from connectors._reconcile import execute_reconcile, last_reconciled
 from connectors._runs import claim_connector, execute
 from hub import Hub, clean_abandoned_uploads, collect_orphan_files
+from hub._archive_overdue import announce_overdue
 from hub._tables import utcnow
 from hub._tables_connectors import Connector
 
@@ -33,6 +34,9 @@ log = structlog.get_logger("rightshub.worker")
 DELIVERY_BATCH = 100
 # The archive's housekeeping (abandoned uploads, blobs no record uses) every this often.
 HOUSEKEEPING_SECONDS = 3600.0
+# The archive duty's check for newly overdue products (``archive.overdue``) every this often:
+# deadlines are days, so a few minutes late is on time.
+ARCHIVE_DUTY_SECONDS = 600.0
 
 
 def default_worker_id() -> str:
@@ -62,6 +66,7 @@ class Worker:
         # instead of after a poll (at 100 changes/s a 1 s poll let the backlog grow).
         self.backlog = False
         self._housekept_at: float | None = None
+        self._duty_checked_at: float | None = None
 
     # --- claiming --------------------------------------------------------------------------
 
@@ -178,6 +183,7 @@ class Worker:
         except Exception:  # the database may be away for a while: try again next tick
             log.exception("worker_claim_failed")
         self.backlog = False
+        await self._archive_duty()
         if self.deliveries:
             try:
                 attempted = await _delivery.deliver_pending(self.hub, limit=DELIVERY_BATCH)
@@ -202,6 +208,21 @@ class Worker:
                 log.info("archive_housekeeping", uploads_dropped=uploads, blobs_removed=blobs)
         except Exception:
             log.exception("archive_housekeeping_failed")
+
+    async def _archive_duty(self) -> None:
+        """Announce products newly overdue (once per ``ARCHIVE_DUTY_SECONDS``), before this
+        tick's deliveries so they go out with them. Each product is announced once, even
+        with several workers checking (``hub._archive_overdue``)."""
+        now = asyncio.get_running_loop().time()
+        if self._duty_checked_at is not None and now - self._duty_checked_at < ARCHIVE_DUTY_SECONDS:
+            return
+        self._duty_checked_at = now
+        try:
+            announced = await announce_overdue(self.hub)
+            if announced:
+                log.info("archive_overdue_announced", products=announced)
+        except Exception:
+            log.exception("archive_overdue_check_failed")
 
     async def drain(self) -> None:
         """Wait for the runs in progress."""

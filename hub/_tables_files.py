@@ -14,7 +14,7 @@ Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,3 +79,22 @@ class FileUpload(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     file_id: Mapped[str | None] = mapped_column(sa.String(36))
+
+
+class ArchiveOverdueNotice(Base):
+    """A state-funded product announced to subscribers as overdue (``archive.overdue``).
+
+    One row per product, ever: the primary key is what makes the worker's periodic check
+    announce each product once. ``seq`` comes from the change feed's counter (under its lock),
+    so the event takes its place among the changes a subscription follows and carries an
+    event id like theirs."""
+
+    __tablename__ = "archive_overdue_notices"
+
+    record_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    released_on: Mapped[date] = mapped_column(sa.Date)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    deposit_days: Mapped[int] = mapped_column(sa.Integer)
+    funding_source: Mapped[str] = mapped_column(sa.String(40))
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime)

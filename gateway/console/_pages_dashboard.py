@@ -17,6 +17,17 @@ from starlette.responses import Response
 from gateway._reports import check_format
 from gateway._reports import render as render_report
 from gateway.console._dashboard import bars, group_labels, heat_colour, indicator_view, workbook
+from gateway.console._dashboard_charts import (
+    CHART_NAMES,
+    all_charts,
+    archive_charts,
+    budget_chart,
+    cell_text,
+    chart_workbook,
+    records_chart,
+    target_chart,
+    training_chart,
+)
 from gateway.console._forms import query_text
 from gateway.console._i18n import VIETNAM, translator
 from gateway.console._pages_auth import User
@@ -24,7 +35,7 @@ from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.console._xlsx import XLSX_TYPE
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput, annual_report, review_report
+from hub import Hub, InvalidInput, NotFound, annual_report, review_report
 from hub._programme import ProgrammeProgress, programme_progress
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -85,6 +96,30 @@ async def dashboard(request: Request, user: User, hub: HubDep) -> Response:
         "heat_legend": [(n, *heat_colour(n)) for n in range(5)],
         "training": bars(training, label_width=200),
         "held": sum(1 for _, n in exhibitions if n), "query": request.url.query,
+        "charts": await all_charts(hub, progress.agency, lang), "cell": cell_text,
+    })
+
+
+_CHARTS = {"targets": target_chart, "records": records_chart, "training": training_chart,
+           "budget": budget_chart}
+
+
+@router.get("/dashboard/charts/{name}.xlsx")
+async def chart_export(request: Request, name: str, user: User, hub: HubDep) -> Response:
+    """One chart's table as a workbook (the agency filter applies; the year does not: the
+    charts are over the years)."""
+    if name not in CHART_NAMES:
+        raise NotFound(f"Không có biểu đồ {name}.", f"No chart {name}.")
+    _, agency, names = await _filters(request, hub, user)
+    if name in ("archive", "overdue"):
+        trend, overdue = await archive_charts(hub, agency, "vi")
+        chart = trend if name == "archive" else overdue
+    else:
+        chart = await _CHARTS[name](hub, agency, "vi")
+    label = f"{agency} — {names.get(agency, '')}" if agency else "Mọi cơ quan"
+    return Response(chart_workbook(chart, agency_label=label), media_type=XLSX_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="bieu-do-{name}-{agency or "tat-ca"}.xlsx"',
+        "Cache-Control": "no-store",
     })
 
 
