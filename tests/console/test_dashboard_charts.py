@@ -109,7 +109,7 @@ def _bars(page: Any, chart: str, index: int = 0) -> list[tuple[str, str, float]]
     figure = page.locator(f"#chart-{chart} figure").nth(index)
     return [(r.get_attribute("data-category") or "", r.get_attribute("data-series") or "",
              float(r.get_attribute("data-value") or "nan"))
-            for r in figure.locator("rect.bar").all()]
+            for r in figure.locator("rect.chart-bar").all()]
 
 
 def _table(page: Any, chart: str) -> list[list[str]]:
@@ -160,10 +160,17 @@ def test_dashboard_charts_in_chromium(served: tuple[str, str, Hub], tmp_path: Pa
         assert planned["2024"] == PLANNED[2024] and planned["2025"] == PLANNED[2025]
         assert spent["2024"] == SPENT[2024] and spent["2025"] == SPENT[2025]
         assert planned["2023"] == 0
-        heights = {r.get_attribute("data-category"): float(r.get_attribute("height") or 0)
-                   for r in page.locator("#chart-budget rect.bar").all()
-                   if r.get_attribute("data-series") == "Dự kiến (đồng)"}
-        assert heights["2025"] > heights["2024"] > 0 == heights["2023"]
+        # The heights as drawn (a stylesheet rule can override the SVG attribute), and each
+        # bar standing on the zero line.
+        drawn = {r.get_attribute("data-category"): r.bounding_box()
+                 for r in page.locator("#chart-budget rect.chart-bar").all()
+                 if r.get_attribute("data-series") == "Dự kiến (đồng)"}
+        heights = {c: (box or {}).get("height", 0.0) for c, box in drawn.items()}
+        assert heights["2025"] > heights["2024"] > 0 and heights["2023"] < 0.5, heights
+        ratio = heights["2025"] / heights["2024"]
+        assert abs(ratio - PLANNED[2025] / PLANNED[2024]) < 0.05, (ratio, heights)
+        bottoms = {round(b["y"] + b["height"]) for b in drawn.values() if b and b["height"] > 0}
+        assert len(bottoms) == 1, drawn
         table = {row[0]: row[1:] for row in _table(page, "budget")}
         assert table["2025"] == ["250.000.000", "40.000.000"]
         sheet = {row[0]: row[1:] for row in _export(page, "budget", tmp_path)}
