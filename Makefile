@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run install install-dev test lint typecheck contracts bench clean chromium
+.PHONY: run install install-dev test lint typecheck contracts bench clean chromium tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ run: $(STAMP)
 chromium:
 	@bash .ci/chromium
 
-test: $(DEV_STAMP) chromium
+# Debian's nginx and promtool for the checks of deploy/ (apt-get, only when missing).
+tools:
+	@bash .ci/tools
+
+test: $(DEV_STAMP) chromium tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)

@@ -261,3 +261,74 @@ async def test_database_and_redis_down_are_reported_not_raised() -> None:
     assert answer.status_code == 200
     assert _gauge(answer.text, "rightshub_database_up") == 0
     assert 'rightshub_rate_limit_storage_up{storage="redis"} 0.0' in answer.text
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for hub.example.gov.vn: nginx -t opens the files it names."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub.example.gov.vn")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    chain, private = directory / "fullchain.pem", directory / "privkey.pem"
+    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return chain, private
+
+
+def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+    """`nginx -t` (Debian 12's nginx, as on the servers) on the shipped site file, inside a
+    minimal main configuration; only the certificate paths are pointed at a throwaway pair."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (.ci/tools installs it)")
+    chain, private = _self_signed(tmp_path)
+    site = (DEPLOY / "nginx" / "rightshub.conf").read_text()
+    site = site.replace("/etc/ssl/rightshub/fullchain.pem", str(chain)).replace(
+        "/etc/ssl/rightshub/privkey.pem", str(private))
+    (tmp_path / "rightshub.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\nhttp {\n    access_log off;\n"
+        f"    client_body_temp_path {tmp_path}/body;\n    proxy_temp_path {tmp_path}/proxy;\n"
+        f"    include {tmp_path}/rightshub.conf;\n}}\n")
+    done = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-e", str(tmp_path / "e.log"),
+                           "-c", str(tmp_path / "nginx.conf")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr + (tmp_path / "e.log").read_text(errors="replace")
+
+
+def test_promtool_accepts_the_config_and_the_rules(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (.ci/tools installs Debian's prometheus)")
+    rules = DEPLOY / "prometheus" / "rightshub-rules.yml"
+    done = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The scrape config names its token file and the rules by absolute paths: check it with
+    # both pointed into tmp_path.
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    shutil.copy(rules, tmp_path / "rightshub-rules.yml")
+    config["rule_files"] = [str(tmp_path / "rightshub-rules.yml")]
+    for job in config["scrape_configs"]:
+        token = (job.get("authorization") or {}).get("credentials_file")
+        if token:
+            (tmp_path / "token").write_text("t" * 32)
+            job["authorization"]["credentials_file"] = str(tmp_path / "token")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    done = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
