@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run install install-dev test lint typecheck contracts bench clean chromium tools
+.PHONY: run install install-dev test test-fast lint typecheck contracts bench clean chromium tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ tools:
 
 test: $(DEV_STAMP) chromium tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The inner loop: SQLite only, no browser, no fault injection, no multi-process scenarios.
+# `make test` (and CI) runs everything.
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not pg and not browser and not faults and not slow" $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check schemas hub auth connectors gateway tests bench

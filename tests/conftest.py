@@ -189,3 +189,24 @@ def backend(database_url: str) -> str:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+_BROWSER_FILES: dict[str, bool] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers for the inner loop (``make test-fast`` leaves these out): ``pg`` on every test
+    run against PostgreSQL (a ``postgresql`` parameter), ``browser`` on the Chromium tests,
+    ``faults`` on tests/faults (they restart or kill real servers). ``slow`` is set by hand."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in callspec.params.values():
+            item.add_marker(pytest.mark.pg)
+        path = str(item.path)
+        if "/tests/faults/" in path:
+            item.add_marker(pytest.mark.faults)
+        if path not in _BROWSER_FILES:
+            _BROWSER_FILES[path] = "playwright" in item.path.read_text(errors="replace")
+        if _BROWSER_FILES[path]:
+            item.add_marker(pytest.mark.browser)
+
