@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def bearer(who: DevPrincipal) -> dict[str, str]:
     return {"Authorization": f"Bearer {who.token}"}
 
 
-@pytest.fixture
-async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
+@asynccontextmanager
+async def two_hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
+    """The provincial hub (its own SQLite, REST admins of every kind) and the central hub on
+    ``database_url`` with a hub-feed connector that trusts the province's keys."""
     settings = make_settings(f"sqlite:///{tmp_path / 'province.db'}",
                              public_url="http://hub.tuyenquang.test",
                              archive_dir=tmp_path / "province-archive",
@@ -76,6 +79,12 @@ async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
     finally:
         await source.close()
         await central.close()
+
+
+@pytest.fixture
+async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
+    async with two_hubs(database_url, tmp_path) as pair:
+        yield pair
 
 
 def client_of(hub: Hub) -> httpx.AsyncClient:
