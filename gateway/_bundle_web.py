@@ -57,15 +57,15 @@ async def bundle_download(
         manifest: dict[str, Any] = await connectors.export_bundle(
             hub, out, as_agency=reader, agencies=agencies or None, record_types=types,
             after=after, until=until, files=files)
+        await audit_in_own_transaction(
+            hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=reader,
+            action="admin.bundles.export", target=f"bundle/{manifest['bundle_id']}",
+            request_id=None, outcome="ok",
+            details={"counts": manifest["counts"], "cursor": manifest["cursor"]},
+        )
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    await audit_in_own_transaction(
-        hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=reader,
-        action="admin.bundles.export", target=f"bundle/{manifest['bundle_id']}",
-        request_id=None, outcome="ok",
-        details={"counts": manifest["counts"], "cursor": manifest["cursor"]},
-    )
     return FileResponse(
         out, media_type=BUNDLE_TYPE, filename=f"rightshub-{manifest['bundle_id']}.rhbundle",
         headers={"Cache-Control": "no-store",

@@ -21,6 +21,7 @@ from gateway import create_app
 from hub import DevPrincipal, Hub
 from hub._migrate import upgrade
 from hub._seed import seed_reference
+from hub._tables import AuditEntry
 from hub._tables_files import StoredFile
 from tests.conftest import _clean, _dev_principals, make_settings
 from tests.integration.test_bundles import (
@@ -112,6 +113,11 @@ async def test_export_over_rest_verifies_and_imports_over_rest(hubs: Hubs) -> No
         assert (m.counts.changes, m.counts.files, m.counts.deletes) == (6, 1, 1)
         assert answer.headers["x-bundle-until"] == str(m.cursor.until)
         assert m.selection.as_agency == PROVINCE
+        async with hubs.source.db.session() as session:
+            audited = (await session.execute(sa.select(AuditEntry).where(
+                AuditEntry.action == "admin.bundles.export"))).scalars().all()
+        assert [(a.actor, a.agency, a.target) for a in audited] == [
+            ("bundle-admin", PROVINCE, f"bundle/{m.bundle_id}")]
         loaded = await central.post(
             f"/v1/admin/connectors/{hubs.connector_id}/bundles", content=answer.content,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
