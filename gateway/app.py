@@ -40,6 +40,7 @@ from gateway.routers import (
     reference,
     subscriptions,
 )
+from gateway.routers import bundles as bundle_routes
 from gateway.routers import connectors as connector_routes
 from gateway.routers.records import record_router
 from gateway.routers.sso import session_middleware, sso_configured, sso_router
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     v1.include_router(reference.router)
     v1.include_router(admin.router)
     v1.include_router(connector_routes.router)  # /v1/admin/connectors: pull connectors
+    v1.include_router(bundle_routes.router)  # /v1/admin/bundles/export: offline bundles
     v1.include_router(files.router)  # product archive: files, downloads, report
     v1.include_router(tus.router)  # resumable uploads (tus 1.0)
     v1.include_router(subscriptions.router)

@@ -16,6 +16,7 @@ from gateway.console import (
     _pages_agencies,
     _pages_audit,
     _pages_auth,
+    _pages_bundles,
     _pages_clients,
     _pages_connectors,
     _pages_dashboard,
@@ -36,6 +37,6 @@ def install_console(app: FastAPI, settings: Settings, *, sso: bool = False) -> N
     app.state.console_sso = sso
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
     for module in (_pages_auth, _pages_dashboard, _pages_records, _pages_files, _pages_imports,
-                   _pages_agencies, _pages_clients, _pages_connectors, _pages_subscriptions,
-                   _pages_users, _pages_audit):
+                   _pages_agencies, _pages_clients, _pages_connectors, _pages_bundles,
+                   _pages_subscriptions, _pages_users, _pages_audit):
         app.include_router(module.router)

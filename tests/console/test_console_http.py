@@ -17,6 +17,7 @@ from gateway.console import (
     _pages_agencies,
     _pages_audit,
     _pages_auth,
+    _pages_bundles,
     _pages_clients,
     _pages_connectors,
     _pages_files,
@@ -68,7 +69,8 @@ async def test_sign_in_session_cookie_and_sign_out(hub: Hub, client: httpx.Async
 def _post_routes() -> set[str]:
     found = set()
     for module in (_pages_auth, _pages_clients, _pages_agencies, _pages_audit, _pages_imports,
-                   _pages_connectors, _pages_subscriptions, _pages_files, _pages_users):
+                   _pages_connectors, _pages_subscriptions, _pages_files, _pages_users,
+                   _pages_bundles):
         for route in module.router.routes:
             if "POST" in getattr(route, "methods", ()):
                 found.add(route.path)  # type: ignore[attr-defined]
@@ -87,6 +89,7 @@ POST_FORMS = {
     "/console/subscriptions/{subscription_id}/active",
     "/console/subscriptions/{subscription_id}/secret", "/console/records/{record_id}/files",
     "/console/users", "/console/users/{username}/active", "/console/users/{username}/password",
+    "/console/bundles/export", "/console/bundles/import",
 }
 
 
@@ -310,7 +313,7 @@ async def test_no_page_answers_500_to_any_form_input(hub: Hub, client: httpx.Asy
               "username", "password", "next", "dry_run", "clear_successors", "config",
               "schedule_minutes", "client_secret", "api_key", "full_refresh", "enabled",
               "endpoint_url", "record_types", "deliver_from", "seq", "active", "role",
-              "display_name"]
+              "display_name", "as_agency", "after", "until", "connector", "files"]
     created = await create_client(hub, agency="G16", name="fuzz")
     # Sign-in costs an argon2 hash per try: a few values are enough there.
     for value in ("\x00", "x" * 100_000, "🙂"):
@@ -326,9 +329,11 @@ async def test_no_page_answers_500_to_any_form_input(hub: Hub, client: httpx.Asy
             answer = await client.post(concrete, data={
                 "csrf_token": token, **dict.fromkeys(fields, safe)},
                 files={"file": (safe[:50] or "x.csv", safe.encode()[:1000])}
-                if path in ("/console/import", "/console/records/{record_id}/files") else None)
+                if path in ("/console/import", "/console/records/{record_id}/files",
+                            "/console/bundles/import") else None)
             assert answer.status_code < 500, (path, value[:20], answer.status_code)
     for path in ("/console/records", "/console/audit", "/console/agencies", "/console/dashboard",
+                 "/console/bundles",
                  "/console/import/jobs/x", "/console/records/x", "/console/clients/%00"):
         for value in [v if len(v) < 10_000 else "x" * 5000 for v in NASTY[:12]]:
             params = dict.fromkeys(["q", "agency", "kind", "date_from", "date_to", "cursor",
