@@ -45,6 +45,8 @@ PROBLEM_KEYS = ("type", "title", "detail", "title_vi", "title_en", "detail_vi", 
 schema = schemathesis.openapi.from_dict(create_app(Settings(environment="test")).openapi())
 # tus PATCH bodies (the product archive's resumable uploads) are raw bytes.
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+# Offline exchange bundles (POST /v1/admin/connectors/{id}/bundles) are tar files.
+schemathesis.serializer.alias("application/x-tar", "application/octet-stream")
 
 
 @pytest.fixture(scope="module")
