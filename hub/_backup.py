@@ -51,6 +51,8 @@ from hub._migrate import alembic_config
 from hub._secret_key import derive_key, load_secret_key, secret_key_path
 from hub._settings import Settings
 from hub._storage import CHUNK, Storage, storage_for
+from hub._tables import utcnow
+from hub._tables_files import RecordFile, StoredFile
 
 FORMAT = "rightshub-backup"
 FORMAT_VERSION = 1
@@ -182,7 +184,18 @@ async def _run(args: list[str], env: dict[str, str]) -> None:
                           f"{Path(args[0]).name} failed: {text}")
 
 
-def _sqlite_snapshot(source: Path, target: Path) -> tuple[str | None, list[tuple[str, int]]]:
+# The blobs a snapshot lists, and whether a record file (attached or detached) names each. An
+# upload reserves its blob's row in one transaction, puts the bytes, then attaches the file in
+# another: a snapshot taken in between lists a blob no record names, whose bytes may not be
+# in storage yet. Such a blob is "in flight", not lost (see _write_backup).
+_OBJECTS = (
+    "select s.sha256, s.size, exists (select 1 from record_files f where f.sha256 = s.sha256) "
+    "from stored_files s where s.removed_at is null order by s.sha256"
+)
+Listed = list[tuple[str, int, bool]]
+
+
+def _sqlite_snapshot(source: Path, target: Path) -> tuple[str | None, Listed]:
     """Copy with SQLite's online backup API (pages copied under a read lock, consistent
     while the server writes), then read the object list from the copy itself."""
     src = sqlite3.connect(source)
@@ -190,15 +203,14 @@ def _sqlite_snapshot(source: Path, target: Path) -> tuple[str | None, list[tuple
     try:
         src.backup(dst)
         revision = dst.execute("select version_num from alembic_version").fetchone()
-        objects = dst.execute("select sha256, size from stored_files where removed_at is null "
-                              "order by sha256").fetchall()
+        objects = dst.execute(_OBJECTS).fetchall()
     finally:
         dst.close()
         src.close()
-    return (revision[0] if revision else None), [(str(s), int(n)) for s, n in objects]
+    return (revision[0] if revision else None), [(str(s), int(n), bool(r)) for s, n, r in objects]
 
 
-async def _pg_snapshot(hub: Hub, target: Path) -> tuple[str | None, list[tuple[str, int]]]:
+async def _pg_snapshot(hub: Hub, target: Path) -> tuple[str | None, Listed]:
     """``pg_dump -Fc`` of a snapshot this transaction exports, so the object list read here
     and the dump see exactly the same committed data."""
     pg_dump = _tool("pg_dump")
@@ -211,14 +223,12 @@ async def _pg_snapshot(hub: Hub, target: Path) -> tuple[str | None, list[tuple[s
                     sa.text("select pg_export_snapshot()"))).scalar_one()
                 revision = (await connection.execute(
                     sa.text("select version_num from alembic_version"))).scalar()
-                objects = (await connection.execute(sa.text(
-                    "select sha256, size from stored_files where removed_at is null "
-                    "order by sha256"))).all()
+                objects = (await connection.execute(sa.text(_OBJECTS))).all()
                 await _run([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(target)],
                            _libpq_env(hub.settings))
     finally:
         await engine.dispose()
-    return revision, [(str(s), int(n)) for s, n in objects]
+    return revision, [(str(s), int(n), bool(r)) for s, n, r in objects]
 
 
 # --- backup --------------------------------------------------------------------------------
@@ -286,11 +296,14 @@ async def _write_backup(hub: Hub, work: Path, kind: str) -> tuple[dict[str, Any]
     storage = storage_of(hub)
     items: list[dict[str, Any]] = []
     missing: list[str] = []
-    for key, size in objects:
+    in_flight: list[str] = []
+    for key, size, referenced in objects:
         if await _copy_object(storage, key, size, work / _object_path(key)):
             items.append({"path": _object_path(key), "sha256": key, "size": size})
-        else:
+        elif referenced:
             missing.append(key)
+        else:  # an upload between its reservation and its attach: restore drops the row
+            in_flight.append(key)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -300,11 +313,24 @@ async def _write_backup(hub: Hub, work: Path, kind: str) -> tuple[dict[str, Any]
                      "sha256": db_sha, "size": db_size},
         "storage": hub.settings.archive_storage,
         "objects": {"count": len(items), "bytes": sum(i["size"] for i in items),
-                    "missing": missing, "items": items},
+                    "missing": missing, "in_flight": in_flight, "items": items},
     }
     manifest["seal"] = _seal(load_secret_key(hub.settings), manifest)
     (work / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return manifest, missing
+
+
+async def _drop_in_flight(hub: Hub, manifest: dict[str, Any]) -> None:
+    """Mark removed the blobs of uploads that were in flight at the snapshot (no record names
+    them, their bytes were not in storage yet): the restored hub holds no row without bytes,
+    as orphan collection would have left it."""
+    keys = [k for k in manifest["objects"].get("in_flight", []) if isinstance(k, str)]
+    if not keys:
+        return
+    named = sa.select(RecordFile.sha256).where(RecordFile.sha256 == StoredFile.sha256)
+    async with hub.db.transaction() as session:
+        await session.execute(sa.update(StoredFile).where(
+            StoredFile.sha256.in_(keys), ~named.exists()).values(removed_at=utcnow()))
 
 
 # --- checking a backup ---------------------------------------------------------------------
@@ -515,6 +541,7 @@ async def restore_backup(settings: Settings, source: Path) -> RestoreResult:
     hub = Hub(settings)
     try:
         objects = await _put_objects(hub, source, manifest)
+        await _drop_in_flight(hub, manifest)
         async with hub.db.session() as session:
             audit = await verify_audit(session)
         archive = await verify_archive(hub)
