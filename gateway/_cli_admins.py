@@ -15,6 +15,7 @@ from rich.table import Table
 
 from auth._admins import create_admin, get_admin, list_admins
 from auth._policy import ROLES
+from gateway._cli_settings import load_settings
 from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)
@@ -29,13 +30,6 @@ DEMO_PASSWORD_FILE = Path("var/demo-admin-password")
 def register(app: typer.Typer) -> None:
     app.add_typer(admins_app, name="admins")
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 @admins_app.command("create")
@@ -58,7 +52,7 @@ def admins_create(
         )
 
     async def go() -> None:
-        hub = Hub(_settings())
+        hub = Hub(load_settings(console))
         try:
             info = await create_admin(hub, username=username, role=role, agency=agency,
                                       password=password, display_name=display_name,
@@ -85,7 +79,7 @@ def admins_list(agency: Annotated[str | None, typer.Option()] = None) -> None:
     """List admin accounts (never their password hashes)."""
 
     async def go() -> None:
-        hub = Hub(_settings())
+        hub = Hub(load_settings(console))
         try:
             admins = await list_admins(hub, agency=agency)
         finally:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway._cli_settings import load_settings
 from hub import Hub, Settings, VerifyReport, clean_abandoned_uploads, collect_orphan_files
 from hub import verify_archive as verify_files
 
@@ -20,13 +21,6 @@ archive_app = typer.Typer(help="The product archive (stored files).", no_args_is
 def register(app: typer.Typer) -> None:
     app.add_typer(archive_app, name="archive")
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 async def _verify(settings: Settings) -> VerifyReport:
@@ -40,7 +34,7 @@ async def _verify(settings: Settings) -> VerifyReport:
 @archive_app.command("verify")
 def verify() -> None:
     """Re-hash every stored file and report those missing or changed (exit code 1)."""
-    report = asyncio.run(_verify(_settings()))
+    report = asyncio.run(_verify(load_settings(console)))
     if report.ok:
         console.print(f"Kho lưu trữ nguyên vẹn / archive intact: {report.checked} tệp/files "
                       "đã kiểm tra/checked.")
@@ -71,6 +65,6 @@ def clean(
         help="Keep unused files this long after their last use")] = 24.0,
 ) -> None:
     """Drop abandoned uploads and remove files no record uses any more."""
-    uploads, orphans = asyncio.run(_clean(_settings(), grace_hours))
+    uploads, orphans = asyncio.run(_clean(load_settings(console), grace_hours))
     console.print(f"Đã xoá / removed: {uploads} phiên tải lên bỏ dở / abandoned uploads, "
                   f"{orphans} tệp không còn dùng / unused files.")

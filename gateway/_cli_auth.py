@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import auth
+from gateway._cli_settings import load_settings
 from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)
@@ -63,10 +64,10 @@ def _run(settings_factory: Callable[[], Settings],
         raise typer.Exit(1) from None
 
 
-def _settings() -> Settings:
-    from gateway.cli import _settings as load
 
-    return load()
+
+def _settings() -> Settings:
+    return load_settings(console)
 
 
 def _scopes(value: str | None) -> list[str] | None:

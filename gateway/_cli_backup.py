@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gateway._cli_settings import load_settings
 from hub import (
     BackupResult,
     Hub,
@@ -37,13 +38,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(backup_app, name="backup")
     app.command("restore")(restore)
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _refused(exc: HubError) -> typer.Exit:
@@ -74,7 +68,7 @@ def backup(
     if out is None:
         raise typer.BadParameter("give the backup directory", param_hint="--out")
     try:
-        result = asyncio.run(_backup(_settings(), out))
+        result = asyncio.run(_backup(load_settings(console), out))
     except HubError as exc:
         raise _refused(exc) from None
     database = result.manifest["database"]
@@ -97,7 +91,7 @@ def backup_verify(
                                            help="A backup directory")],
 ) -> None:
     """Check a backup's seal and every part's SHA-256 without touching any database."""
-    settings = _settings()
+    settings = load_settings(console)
     try:
         key = restore_secret_key(settings)
         check = check_backup(source, key)
@@ -120,7 +114,7 @@ def restore(
     """Restore a backup into the EMPTY database and storage the settings name (refused
     otherwise, exit code 2), then verify the audit chain and the archive."""
     try:
-        result: RestoreResult = asyncio.run(restore_backup(_settings(), source))
+        result: RestoreResult = asyncio.run(restore_backup(load_settings(console), source))
     except HubError as exc:
         raise _refused(exc) from None
     console.print(f"Đã khôi phục / restored: cơ sở dữ liệu / database "

@@ -14,6 +14,7 @@ from rich.console import Console
 
 import auth
 import connectors
+from gateway._cli_settings import load_settings
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)
@@ -24,13 +25,6 @@ bundle_app = typer.Typer(help="Offline exchange bundles between hubs.", no_args_
 def register(app: typer.Typer) -> None:
     app.add_typer(bundle_app, name="bundle")
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _refused(exc: HubError) -> typer.Exit:
@@ -83,7 +77,7 @@ def export(
             record_types=_split(types), after=after, until=until, files=files)
 
     try:
-        manifest = asyncio.run(_with_hub(_settings(), work))
+        manifest = asyncio.run(_with_hub(load_settings(console), work))
     except HubError as exc:
         raise _refused(exc) from None
     counts, cursor = manifest["counts"], manifest["cursor"]
@@ -97,7 +91,7 @@ def keys(
     out: Annotated[Path, typer.Option("--out", help="Where to write this hub's JWKS")],
 ) -> None:
     """Write this hub's public JWKS: the importing hub trusts bundles signed by these keys."""
-    jwks = asyncio.run(_with_hub(_settings(), auth.jwks))
+    jwks = asyncio.run(_with_hub(load_settings(console), auth.jwks))
     out.write_bytes(orjson.dumps(jwks, option=orjson.OPT_INDENT_2))
     console.print(f"Đã ghi / wrote {out} ({len(jwks['keys'])} khoá / keys).")
 
@@ -139,7 +133,7 @@ def import_(
         return await connectors.import_bundle(hub, file, connector_id=connector, jwks=keys)
 
     try:
-        report = asyncio.run(_with_hub(_settings(), work))
+        report = asyncio.run(_with_hub(load_settings(console), work))
     except HubError as exc:
         raise _refused(exc) from None
     console.print_json(orjson.dumps(report, default=str).decode())

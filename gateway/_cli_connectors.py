@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
+from gateway._cli_settings import load_settings
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)
@@ -36,13 +37,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(connectors_app, name="connectors")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
-
 
 def worker(
     once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, exit")] = False,
@@ -51,7 +45,7 @@ def worker(
     """Run scheduled pulls and pending deliveries until stopped (SIGTERM or Ctrl-C)."""
     from gateway._logging import configure_logging
 
-    settings = _settings()
+    settings = load_settings(console)
     configure_logging(settings.log_level, json=settings.log_json)
 
     async def main() -> None:
@@ -123,7 +117,7 @@ def simulate_agency(
 
 def _run(work: Any) -> Any:
     async def go() -> Any:
-        hub = Hub(_settings())
+        hub = Hub(load_settings(console))
         try:
             return await work(hub)
         finally:

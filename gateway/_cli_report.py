@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gateway._cli_settings import load_settings
 from gateway._reports import check_format, render
 from hub import Hub, HubError, ReportData, Settings, annual_report, review_report
 
@@ -23,13 +24,6 @@ OutOption = Annotated[Path, typer.Option("-o", "--output", help="The file to wri
 def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        err_console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 async def _gather(settings: Settings, agency: str | None, year_from: int,
@@ -47,7 +41,7 @@ def _write(fmt_text: str, output: Path, agency: str | None, year_from: int,
            year_to: int) -> None:
     try:
         fmt = check_format(fmt_text)
-        data = asyncio.run(_gather(_settings(), agency, year_from, year_to))
+        data = asyncio.run(_gather(load_settings(err_console), agency, year_from, year_to))
     except HubError as exc:
         err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}")
         raise typer.Exit(2) from None

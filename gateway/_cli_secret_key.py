@@ -23,6 +23,7 @@ from rich.console import Console
 from auth import SecretBox
 from auth._rekey import reseal_signing_keys, stale_hashes
 from connectors._rekey import reseal_connector_secrets
+from gateway._cli_settings import load_settings
 from hub import Hub, Settings, append_audit, rekey_audit_chain
 
 console = Console(soft_wrap=True)
@@ -33,13 +34,6 @@ secret_key_app = typer.Typer(help="The hub's secret key: rotation.", no_args_is_
 def register(app: typer.Typer) -> None:
     app.add_typer(secret_key_app, name="secret-key")
 
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # bad settings stop with a readable message
-        err_console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 class RotationRefused(Exception):
@@ -118,7 +112,7 @@ def rotate_command(
     """Re-key the audit chain and re-seal every stored secret under RIGHTSHUB_SECRET_KEY
     (the old key in RIGHTSHUB_SECRET_KEY_PREVIOUS); report hashes still awaiting a re-hash."""
     try:
-        report = asyncio.run(rotate(_settings(), dry_run=dry_run))
+        report = asyncio.run(rotate(load_settings(err_console), dry_run=dry_run))
     except RotationRefused as exc:
         err_console.print(f"[red]Từ chối / refused:[/red] {exc.detail_vi}\n{exc.detail_en}\n"
                           "Không có gì thay đổi / nothing changed.")

@@ -27,6 +27,7 @@ from gateway._cli_connectors import register as register_connector_commands
 from gateway._cli_connectors import start_demo_simulator, stop_process
 from gateway._cli_report import register as register_report_commands
 from gateway._cli_secret_key import register as register_secret_key_commands
+from gateway._cli_settings import load_settings
 from hub import (
     AuditReport,
     Hub,
@@ -64,13 +65,6 @@ DEMO_AGENCY = "G16"
 DEMO_CLIENT = "demo-g16"
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # bad settings stop start-up with a readable message
-        console.print(f"[red]Cấu hình không hợp lệ / invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from None
-
 
 @db_app.command("upgrade")
 def db_upgrade(
@@ -81,7 +75,7 @@ def db_upgrade(
 ) -> None:
     """Apply database migrations (SQLite or PostgreSQL). Lists what it will apply first, and
     refuses a database migrated by a newer release (exit code 3, nothing changed)."""
-    settings = _settings()
+    settings = load_settings(console)
     try:
         plan = plan_upgrade(settings, revision)
     except HubError as exc:
@@ -125,7 +119,7 @@ async def _seed(settings: Settings, demo: bool) -> None:
 @app.command()
 def seed(demo: Annotated[bool, typer.Option(help="Also load the demo data set")] = False) -> None:
     """Load the agency registry and vocabularies (and optionally demo records)."""
-    asyncio.run(_seed(_settings(), demo))
+    asyncio.run(_seed(load_settings(console), demo))
 
 
 def _demo_token(settings: Settings) -> str:
@@ -149,7 +143,7 @@ def serve(
     """Serve the hub (REST API, docs, health and metrics)."""
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings(console)
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
@@ -260,7 +254,7 @@ def import_file(
         raise typer.BadParameter(
             f"choose one of {', '.join(schemas.RECORD_TYPES)}", param_hint="--type"
         )
-    settings = _settings()
+    settings = load_settings(console)
     try:
         fmt = detect_format(file)
         summary = asyncio.run(_import(settings, file, record_type, agency, dry_run, fmt))
@@ -328,7 +322,7 @@ def audit_verify(
             console.print("[red]Tệp JWKS không hợp lệ / the JWKS file is not a key set[/red]")
             raise typer.Exit(2)
     try:
-        report = asyncio.run(_verify_audit(_settings(), token, key_set))
+        report = asyncio.run(_verify_audit(load_settings(console), token, key_set))
     except HubError as exc:
         console.print(f"[red]FAILED[/red] {exc.detail_vi}\n{exc.detail_en}")
         raise typer.Exit(1) from None
@@ -357,7 +351,7 @@ def audit_checkpoint(
 ) -> None:
     """Verify the chain and print its head signed by the hub's signing key (a compact JWS),
     to keep outside the database; `audit verify --checkpoint FILE` checks against it."""
-    report, token = asyncio.run(_checkpoint(_settings()))
+    report, token = asyncio.run(_checkpoint(load_settings(console)))
     if token is None:
         err_console.print(f"[red]FAILED[/red] không ký điểm neo cho một chuỗi hỏng / "
                           f"no checkpoint of a broken chain\n{report.summary()}")
