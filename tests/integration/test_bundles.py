@@ -10,7 +10,8 @@ import asyncio
 import hashlib
 import io
 import tarfile
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,12 +109,17 @@ async def change_count(hub: Hub) -> int:
             sa.select(sa.func.count()).select_from(RecordChange))).scalar_one())
 
 
-@pytest.fixture
-async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
+@asynccontextmanager
+async def two_hubs(database_url: str, tmp_path: Path,
+                   province_principals: Sequence[DevPrincipal] = ()) -> AsyncIterator[Hubs]:
+    """The provincial hub (its own SQLite; ``province_principals`` beside the test callers)
+    and the central hub on ``database_url`` with a hub-feed connector that trusts the
+    province's keys."""
     settings = make_settings(f"sqlite:///{tmp_path / 'province.db'}",
                              public_url="http://hub.tuyenquang.test",
                              archive_dir=tmp_path / "province-archive",
-                             secret_key="khoa-bi-mat-cua-hub-tinh-0123456789abcdef")
+                             secret_key="khoa-bi-mat-cua-hub-tinh-0123456789abcdef",
+                             dev_principals=[*_dev_principals(), *province_principals])
     await asyncio.to_thread(upgrade, settings)
     source = Hub(settings)
     await seed_reference(source.db)
@@ -137,6 +143,12 @@ async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
     finally:
         await source.close()
         await central.close()
+
+
+@pytest.fixture
+async def hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
+    async with two_hubs(database_url, tmp_path) as made:
+        yield made
 
 
 # --- the format -----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ input answers a problem (never 500); an agency admin exports only what its agenc
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,11 +18,7 @@ import auth
 import connectors
 from gateway import create_app
 from hub import DevPrincipal, Hub
-from hub._migrate import upgrade
-from hub._seed import seed_reference
 from hub._tables import AuditEntry
-from hub._tables_files import StoredFile
-from tests.conftest import _clean, _dev_principals, make_settings
 from tests.integration.test_bundles import (
     ADMIN_PRINCIPAL,
     ADMIN_TOKEN,
@@ -33,6 +28,7 @@ from tests.integration.test_bundles import (
     pdf,
     snapshot,
 )
+from tests.integration.test_bundles import two_hubs as bundle_hubs
 
 pytestmark = pytest.mark.anyio
 
@@ -49,37 +45,11 @@ def bearer(who: DevPrincipal) -> dict[str, str]:
 
 @asynccontextmanager
 async def two_hubs(database_url: str, tmp_path: Path) -> AsyncIterator[Hubs]:
-    """The provincial hub (its own SQLite, REST admins of every kind) and the central hub on
-    ``database_url`` with a hub-feed connector that trusts the province's keys."""
-    settings = make_settings(f"sqlite:///{tmp_path / 'province.db'}",
-                             public_url="http://hub.tuyenquang.test",
-                             archive_dir=tmp_path / "province-archive",
-                             secret_key="khoa-bi-mat-cua-hub-tinh-0123456789abcdef",
-                             dev_principals=[*_dev_principals(), ADMIN_PRINCIPAL, TQ_ADMIN,
-                                             HG_ADMIN])
-    await asyncio.to_thread(upgrade, settings)
-    source = Hub(settings)
-    await seed_reference(source.db)
-    central = Hub(make_settings(database_url, public_url="http://hub.trunguong.test",
-                                archive_dir=tmp_path / "central-archive",
-                                dev_principals=[*_dev_principals(), ADMIN_PRINCIPAL]))
-    await _clean(central)
-    async with central.db.transaction() as session:
-        for table in ("connector_keys", "connector_seen", "connector_checkpoints",
-                      "connector_runs", "connectors"):
-            await session.execute(sa.text(f"DELETE FROM {table}"))
-        await session.execute(sa.delete(StoredFile))
-    config = {"kind": "hub", "base_url": "http://127.0.0.1:9", "page_size": 25,
-              "bundle_jwks": await auth.jwks(source)}
-    async with central.db.transaction() as session:
-        info = await connectors.create_connector(
-            central, session, agency=PROVINCE, name="Hub tỉnh Tuyên Quang (gói ngoại tuyến)",
-            kind="hub", config=config)
-    try:
-        yield Hubs(source, central, info.id, tmp_path)
-    finally:
-        await source.close()
-        await central.close()
+    """The two hubs of tests/integration/test_bundles.py, with REST admins of every kind on
+    the province."""
+    async with bundle_hubs(database_url, tmp_path,
+                           [ADMIN_PRINCIPAL, TQ_ADMIN, HG_ADMIN]) as made:
+        yield made
 
 
 @pytest.fixture
