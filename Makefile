@@ -9,25 +9,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# Every dependency, dev ones included, is pinned in uv.lock (made by uv from pyproject.toml,
+# `make lock`); installs take exactly those versions. uv itself comes from PyPI into .venv.
+UV_VERSION := 0.13.10
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+# --frozen: install the lock as it is (no resolution, no network but the downloads);
+# --inexact: leave what the lock does not list (pip, uv itself) in place.
+SYNC := $(UV) sync --frozen --inexact --quiet
 
-.PHONY: run install install-dev test test-fast lint typecheck contracts bench clean chromium tools
+.PHONY: run install install-dev test test-fast lint lock typecheck contracts bench clean chromium tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
 
 # GraphiQL's browser files come from the npm registry, pinned and checksummed
 # (gateway/static/vendor.lock.json): no Python package ships them, and the hub serves every
-# asset itself (closed networks).
-$(STAMP): pyproject.toml gateway/static/vendor.lock.json | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# asset itself (closed networks). The project itself is installed editable (uv sync's default).
+$(STAMP): pyproject.toml uv.lock gateway/static/vendor.lock.json | $(BIN)/uv
+	$(SYNC)
 	$(BIN)/python -m gateway._assets_fetch
 	touch $@
 
-$(DEV_STAMP): pyproject.toml gateway/static/vendor.lock.json | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): pyproject.toml uv.lock gateway/static/vendor.lock.json | $(BIN)/uv
+	$(SYNC) --extra dev
 	$(BIN)/python -m gateway._assets_fetch
 	touch $(STAMP) $@
+
+# After a change to the dependencies in pyproject.toml: the lock again, keeping every other
+# pin (`make lock LOCK_ARGS=--upgrade` moves every pin to the newest release allowed).
+lock: | $(BIN)/uv
+	$(UV) lock $(LOCK_ARGS)
 
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
@@ -51,7 +65,9 @@ test: $(DEV_STAMP) chromium tools
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not pg and not browser and not faults and not slow" $(PYTEST_ARGS)
 
+# The lock must match pyproject.toml (offline: compares the requirements the lock records).
 lint: $(DEV_STAMP)
+	$(UV) lock --check --offline --quiet
 	$(BIN)/ruff check schemas hub auth connectors gateway tests bench
 
 typecheck: $(DEV_STAMP)
