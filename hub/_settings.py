@@ -205,6 +205,10 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=2000, ge=100, le=100_000)
     graphql_max_aliases: int = Field(default=30, ge=1, le=1000)
     graphql_max_page_size: int = Field(default=200, ge=1, le=1000)
+    # The fast executor and the prepared-query path (gateway/graphql/_fast, _prepared) change
+    # how soon a result comes, never what it is; false runs every document the plain
+    # Strawberry/graphql-core way (tests/graphql/test_fast_path_parity.py compares the two).
+    graphql_fast_path: bool = True
 
     @field_validator("archive_allowed_types", mode="before")
     @classmethod

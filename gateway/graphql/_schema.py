@@ -28,6 +28,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schemas
 from auth._policy import RECORDS_READ, RECORDS_WRITE
@@ -422,12 +423,12 @@ def build_schema(settings: Settings) -> HubSchema:
     (building takes ~0.25 s, and the test suite creates an app per test)."""
     return _build_schema(settings.graphql_max_depth, settings.graphql_max_aliases,
                          settings.graphql_introspection_on, settings.graphql_max_tokens,
-                         settings.environment == "production")
+                         settings.environment == "production", settings.graphql_fast_path)
 
 
 @functools.lru_cache(maxsize=8)
 def _build_schema(max_depth: int, max_aliases: int, introspection: bool, max_tokens: int,
-                  production: bool) -> HubSchema:
+                  production: bool, fast: bool) -> HubSchema:
     prepared = PreparedQueries(CACHE_SIZE)
     schema = HubSchema(
         query=Query,
@@ -436,7 +437,9 @@ def _build_schema(max_depth: int, max_aliases: int, introspection: bool, max_tok
         extensions=extensions(max_depth=max_depth, max_aliases=max_aliases,
                               introspection=introspection, max_tokens=max_tokens,
                               production=production, prepared=prepared),
-        execution_context_class=FastExecutionContext,
+        execution_context_class=(
+            FastExecutionContext if fast else StrawberryGraphQLCoreExecutionContext
+        ),
         config=StrawberryConfig(
             default_resolver=default_resolver, scalar_map=SCALARS, sort_schema=True
         ),

@@ -55,7 +55,8 @@ _PLAIN_REQUEST = frozenset(("query", "variables", "operationName"))
 class GraphQLView(GraphQL):  # type: ignore[type-arg]
     def __init__(self, settings: Settings) -> None:
         schema = build_schema(settings)
-        self._prepared = schema.prepared
+        # None: the fast path is off (settings.graphql_fast_path), nothing is answered from it.
+        self._prepared = schema.prepared if settings.graphql_fast_path else None
         self._ide_html: str | None = None
         super().__init__(
             schema,
@@ -146,7 +147,7 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
             graph=await hub.catalog.agencies(),
             request=request,
         )
-        if request.method == "POST":
+        if request.method == "POST" and self._prepared is not None:
             answered = await self._answer_prepared(request, context)
             if answered is not None:
                 return answered
@@ -169,7 +170,7 @@ class GraphQLView(GraphQL):  # type: ignore[type-arg]
         if type(query) is not str or not (variables is None or type(variables) is dict) or not (
                 name is None or type(name) is str):
             return None
-        document = self._prepared.get(query, name)
+        document = self._prepared.get(query, name) if self._prepared is not None else None
         if document is None:
             return None
         data = await execute_prepared(self.schema, document, context, variables, name)
