@@ -67,7 +67,7 @@ test-fast: $(DEV_STAMP)
 
 # The lock must match pyproject.toml (offline: compares the requirements the lock records).
 lint: $(DEV_STAMP)
-	$(UV) lock --check --offline --quiet
+	@$(UV) lock --check --offline --quiet || { echo "uv.lock is out of date: run make lock" >&2; exit 1; }
 	$(BIN)/ruff check schemas hub auth connectors gateway tests bench
 
 typecheck: $(DEV_STAMP)
