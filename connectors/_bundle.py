@@ -41,7 +41,7 @@ from connectors._runs import (
     start_run,
 )
 from hub import Hub, InvalidInput, Principal, current_file_lists, list_changes
-from hub._archive import (
+from hub.archive._service import (
     FileClaims,
     Staged,
     check_claims,

@@ -25,7 +25,7 @@ from connectors import _delivery
 from connectors._reconcile import execute_reconcile, last_reconciled
 from connectors._runs import claim_connector, execute
 from hub import Hub, clean_abandoned_uploads, collect_orphan_files
-from hub._archive_overdue import announce_overdue
+from hub.archive._overdue import announce_overdue
 from hub._tables import utcnow
 from hub._tables_connectors import Connector
 
@@ -212,7 +212,7 @@ class Worker:
     async def _archive_duty(self) -> None:
         """Announce products newly overdue (once per ``ARCHIVE_DUTY_SECONDS``), before this
         tick's deliveries so they go out with them. Each product is announced once, even
-        with several workers checking (``hub._archive_overdue``)."""
+        with several workers checking (``hub.archive._overdue``)."""
         now = asyncio.get_running_loop().time()
         if self._duty_checked_at is not None and now - self._duty_checked_at < ARCHIVE_DUTY_SECONDS:
             return

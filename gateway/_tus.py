@@ -2,7 +2,7 @@
 with the creation, termination, checksum and expiration extensions, so standard clients
 (tuspy, tus-js-client, Uppy) upload product files over poor links and resume after a cut.
 
-Hand-written over :mod:`hub._uploads` rather than taken from a package: the tus servers on
+Hand-written over :mod:`hub.archive._uploads` rather than taken from a package: the tus servers on
 PyPI keep their state in local JSON files, while the hub's must live in its database (several
 gateway processes share PostgreSQL), be scoped to the agency's records and finish in the
 archive's checks. Creation metadata (``Upload-Metadata``, base64 values): ``record_id``
@@ -23,8 +23,8 @@ from starlette.requests import ClientDisconnect
 from gateway.deps import HubDep, Writer
 from gateway.routers.records import PROBLEMS
 from hub import Hub, InvalidInput, PreconditionFailed, UnsupportedMediaType
-from hub._archive import FileClaims
-from hub._uploads import (
+from hub.archive._service import FileClaims
+from hub.archive._uploads import (
     CHECKSUM_ALGORITHMS,
     UploadState,
     append,

@@ -2,23 +2,6 @@
 feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
 
 from hub import _json_strict as strict_json  # strict_json.loads: duplicate keys refused
-from hub._archive import (
-    STATE_FUNDING,
-    UnarchivedReport,
-    VerifyReport,
-    collect_orphan_files,
-    files_for_records,
-    unarchived_state_funded,
-    verify_archive,
-)
-from hub._archive_db import FileInfo, current_file_lists, file_lists_at
-from hub._archive_duty import (
-    Compliance,
-    ComplianceRow,
-    DutyProduct,
-    archive_compliance,
-    duty_products,
-)
 from hub._audit import AuditAnchor, AuditReport
 from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
@@ -85,7 +68,24 @@ from hub._summary import (
     request_hash,
 )
 from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
-from hub._uploads import clean_abandoned_uploads
+from hub.archive import (
+    STATE_FUNDING,
+    Compliance,
+    ComplianceRow,
+    DutyProduct,
+    FileInfo,
+    UnarchivedReport,
+    VerifyReport,
+    archive_compliance,
+    clean_abandoned_uploads,
+    collect_orphan_files,
+    current_file_lists,
+    duty_products,
+    file_lists_at,
+    files_for_records,
+    unarchived_state_funded,
+    verify_archive,
+)
 
 __all__ = [
     "STATE_FUNDING",

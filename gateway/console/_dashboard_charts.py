@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from gateway.console._i18n import VIETNAM, fmt_date, fmt_number, translator
 from gateway.console._labels import kind_vocabulary, record_type_label, vocab_label
 from hub import Hub
-from hub._archive_duty import archive_compliance
+from hub.archive._duty import archive_compliance
 from hub._programme import TARGETS, programme_progress
 from hub._tables import Record
 

@@ -26,7 +26,7 @@ import schemas
 from connectors._mapping import DATE_FORMATS
 from gateway.console._i18n import STRINGS
 from hub import InvalidInput
-from hub._archive import ROLES
+from hub.archive._service import ROLES
 
 
 # The vocabulary of each record type's "kind" field (products -> product_kind...).

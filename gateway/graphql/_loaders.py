@@ -4,7 +4,7 @@ number of parents (tests/graphql/test_query_count.py counts them).
 * ``terms``: vocabulary terms by (vocabulary, code), for ``themeTerms``, ``kindTerm``...
 * ``records``: records by (type, owner, source_id), visible to the caller, for a course's
   products, a lesson's course and an award's products.
-* ``files``: the archived files of records by record id (``hub._archive.files_for_records``,
+* ``files``: the archived files of records by record id (``hub.archive._service.files_for_records``,
   which applies the records' access policy again).
 
 A record's agency needs no loader: the registry is already in memory (``Context.graph``).

@@ -1,7 +1,7 @@
 """The product archive over REST: files on records, downloads with Range and ETag, short-lived
 signed links, and the admin report of state-funded products without an archived main copy.
 
-Handlers parse and answer; ``hub._archive`` decides. Records are named by their hub id here
+Handlers parse and answer; ``hub.archive._service`` decides. Records are named by their hub id here
 (``/v1/records/{id}/files``): the per-type routes end in ``{source_id:path}``, which would
 swallow a ``/files`` suffix.
 """
@@ -34,7 +34,7 @@ from hub import (
     previous_secret_keys,
     unarchived_state_funded,
 )
-from hub._archive import (
+from hub.archive._service import (
     FileClaims,
     detach_file,
     get_file,

@@ -30,7 +30,7 @@ from gateway._cli_secret_key import RotationRefused, rotate
 from gateway.cli import app as cli_app
 from gateway.routers.files import link_keys
 from hub import Hub, Settings, append_audit, load_secret_key, verify_audit
-from hub._archive import sign_link
+from hub.archive._service import sign_link
 from hub._db import take_change_feed_lock
 from hub._tables import ApiKey, AuditEntry, Client, HubLock, SigningKey
 from hub._tables_connectors import Connector

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 import sqlalchemy as sa
 
-from hub._archive import (
+from hub.archive._service import (
     ChecksumMismatch,
     FileClaims,
     Staged,
@@ -35,7 +35,7 @@ from hub._archive import (
     uploads_dir,
     writable_record,
 )
-from hub._archive_db import FileInfo
+from hub.archive._db import FileInfo
 from hub._errors import Conflict, HubError, InvalidInput, NotFound
 from hub._hub import Hub
 from hub._principal import Principal

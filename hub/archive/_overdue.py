@@ -1,5 +1,5 @@
 """The ``archive.overdue`` event: a state-funded product passed its deposit deadline without a
-file (the archive duty, :mod:`hub._archive_duty`).
+file (the archive duty, :mod:`hub.archive._duty`).
 
 :func:`announce_overdue` is the worker's periodic check. It finds the products overdue today
 that were never announced and writes one :class:`ArchiveOverdueNotice` each, with a ``seq``
@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub._archive_duty import duty_products
+from hub.archive._duty import duty_products
 from hub._db import release_seq, take_change_feed_lock
 from hub._files import VIETNAM
 from hub._hub import Hub
