@@ -21,11 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import Principal, list_changes, withdrawal_of
-from hub.archive._overdue import notice_events
-from hub._db import CHANGE_FEED_LOCK
-from hub._registry import AgencyGraph
-from hub._tables import HubLock, RecordChange
+from hub import CHANGE_FEED_LOCK, AgencyGraph, Principal, list_changes, withdrawal_of
+from hub.archive import notice_events
+from hub.tables import HubLock, RecordChange
 
 EVENT_ID_PREFIX = "evt_"
 MAX_SEQ = 2**63 - 1

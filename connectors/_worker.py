@@ -25,9 +25,8 @@ from connectors import _delivery
 from connectors._reconcile import execute_reconcile, last_reconciled
 from connectors._runs import claim_connector, execute
 from hub import Hub, clean_abandoned_uploads, collect_orphan_files
-from hub.archive._overdue import announce_overdue
-from hub._tables import utcnow
-from hub._tables_connectors import Connector
+from hub.archive import announce_overdue
+from hub.tables import Connector, utcnow
 
 log = structlog.get_logger("rightshub.worker")
 

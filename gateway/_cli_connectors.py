@@ -97,7 +97,7 @@ def simulate_agency(
 
     import uvicorn
 
-    from connectors._simulator import Faults
+    from connectors import Faults
 
     options = connectors.SimOptions(
         records=records, seed=seed, client_id=client_id, client_secret=client_secret,

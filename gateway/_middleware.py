@@ -16,7 +16,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth._ratelimit import RateLimiter
+from auth import RateLimiter
 from gateway._problems import problem_for
 from hub import PayloadTooLarge, RateLimited
 

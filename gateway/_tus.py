@@ -23,11 +23,11 @@ from starlette.requests import ClientDisconnect
 from gateway.deps import HubDep, Writer
 from gateway.routers.records import PROBLEMS
 from hub import Hub, InvalidInput, PreconditionFailed, UnsupportedMediaType
-from hub.archive._service import FileClaims
-from hub.archive._uploads import (
+from hub.archive import (
     CHECKSUM_ALGORITHMS,
+    FileClaims,
     UploadState,
-    append,
+    append_upload,
     create_upload,
     parse_checksum,
     terminate,
@@ -173,8 +173,8 @@ async def patch(
     offset = _offset(upload_offset, "Upload-Offset")
     checksum = parse_checksum(upload_checksum)
     try:
-        state = await append(hub, principal, upload_id, offset=offset,
-                             chunks=request.stream(), checksum=checksum)
+        state = await append_upload(hub, principal, upload_id, offset=offset,
+                                    chunks=request.stream(), checksum=checksum)
     except ClientDisconnect:
         # The client is gone; what arrived is kept and HEAD tells it where to resume.
         return Response(status_code=400)

@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import schemas
-from auth._ratelimit import RateLimiter
+from auth import RateLimiter
 from gateway import _tus as tus
 from gateway._cli_connectors import start_worker
 from gateway._docs import install_docs

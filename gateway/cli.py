@@ -36,13 +36,15 @@ from hub import (
     Principal,
     SchemaTooNew,
     Settings,
+    detect_format,
+    import_rows,
     plan_upgrade,
+    read_rows,
+    seed_demo,
+    seed_reference,
+    upgrade,
     verify_audit,
 )
-from hub._files import detect_format, read_rows
-from hub._imports import import_rows
-from hub._migrate import upgrade
-from hub._seed import seed_demo, seed_reference
 
 app = typer.Typer(help="RightsHub: the human-rights communication data-exchange hub.",
                   no_args_is_help=True)

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.archive._db import file_lists_at
+from hub._archive_db import file_lists_at
 from hub._principal import Principal
 from hub._query import SHARED_VISIBILITIES
 from hub._registry import AgencyGraph

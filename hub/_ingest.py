@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import schemas
 from hub import _audit as audit
 from hub import _json_strict as json_strict
-from hub.archive._db import detach_all
+from hub._archive_db import detach_all
 from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, release_seq, take_change_feed_lock

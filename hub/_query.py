@@ -343,7 +343,7 @@ async def get_record_by_id(
 
 def envelope(record: Any, files: list[Any] | None = None) -> dict[str, Any]:
     """The wire form of a record (``schemas.RecordEnvelope``), built without pydantic on the
-    hot read path. ``files``: its archived files (``hub.archive._db.FileInfo``); the key is
+    hot read path. ``files``: its archived files (``hub._archive_db.FileInfo``); the key is
     left out when the caller did not read them."""
     wire = {
         "id": record.id,

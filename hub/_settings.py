@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
 
-    # Product archive (hub/archive/_service.py). Files live under ``archive_dir`` (default: "archive"
+    # Product archive (hub/archive/). Files live under ``archive_dir`` (default: "archive"
     # next to the SQLite database, var/archive for PostgreSQL) or in an S3-compatible bucket;
     # uploads in progress always sit under ``archive_dir``/uploads (a volume shared by every
     # gateway process when there are several). ``archive_clamd``: "tcp://host:3310" or

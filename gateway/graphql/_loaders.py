@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from strawberry.dataloader import DataLoader
 
 from hub import (
+    ENVELOPE_COLUMNS,
     AgencyGraph,
     Database,
     FileInfo,
@@ -37,8 +38,8 @@ from hub import (
     Record,
     VocabularyTerm,
     files_for_records,
+    visible_to,
 )
-from hub._query import ENVELOPE_COLUMNS, visible_to
 
 TermKey = tuple[str, str]
 _AUTOCOMMIT: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from auth._policy import RECORDS_READ, RECORDS_WRITE, require_scope
+from auth import RECORDS_READ, RECORDS_WRITE, require_scope
 from gateway._docs import AssetsMissing, offline_graphiql
 from gateway._problems import (
     RETRY_AFTER_SECONDS,

@@ -21,8 +21,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, SecretStr
 
 import connectors
-from auth import _policy as policy
-from auth._admins import admin_action
+from auth import admin_action, policy
 from gateway._admin_wire import StrictBody, optional
 from gateway._json import JSON
 from gateway._strict_json import StrictJSONRoute

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import auth
-from auth import _policy as policy
+from auth import policy
 from gateway._json import JSON
 from gateway._problems import problem_for
 from gateway.deps import Admin, HubDep, Reader, SessionDep, Writer, principal_with
@@ -34,7 +34,7 @@ from hub import (
     previous_secret_keys,
     unarchived_state_funded,
 )
-from hub.archive._service import (
+from hub.archive import (
     FileClaims,
     detach_file,
     get_file,

@@ -22,8 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 import connectors
-from auth._admins import sso_login, start_session
-from auth._secrets import load_secret_key
+from auth import load_secret_key, sso_login, start_session
 from gateway._json import JSON
 from gateway.console._session import signed_in_redirect, wants_html
 from gateway.deps import get_hub

@@ -4,7 +4,7 @@ resumable uploads, storage backends, malware scanning, media types and the archi
 The public front of ``hub.archive``: other packages import from here, never from its private
 modules."""
 
-from hub.archive._db import FileInfo, current_file_lists, file_lists_at
+from hub._archive_db import FileInfo, current_file_lists, file_lists_at
 from hub.archive._duty import (
     Compliance,
     ComplianceRow,

@@ -33,8 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import _audit as audit
-from hub.archive._db import FileInfo, current_file_lists
-from hub.archive._clamd import scan_file
+from hub._archive_db import FileInfo, current_file_lists
 from hub._db import release_seq, take_change_feed_lock
 from hub._errors import (
     Forbidden,
@@ -46,6 +45,12 @@ from hub._errors import (
     UnsupportedMediaType,
 )
 from hub._hub import Hub
+from hub._principal import Principal
+from hub._query import visible_to
+from hub._registry import AgencyGraph
+from hub._tables import Record, RecordChange, utcnow
+from hub._tables_files import RecordFile, StoredFile
+from hub.archive._clamd import scan_file
 from hub.archive._media import (
     SNIFF_BYTES,
     UNKNOWN,
@@ -53,12 +58,7 @@ from hub.archive._media import (
     detect_media_type,
     normalise_type,
 )
-from hub._principal import Principal
-from hub._query import visible_to
-from hub._registry import AgencyGraph
 from hub.archive._storage import Storage, storage_for
-from hub._tables import Record, RecordChange, utcnow
-from hub._tables_files import RecordFile, StoredFile
 
 ROLES = ("main", "cover", "subtitles", "slides", "transcript")
 WRITE_CHUNK = 1024 * 1024  # bytes gathered before one write (and hash) in a worker thread
