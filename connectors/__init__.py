@@ -76,7 +76,7 @@ from connectors._subscriptions import (
     rotate_subscription_secret,
     update_subscription,
 )
-from connectors._worker import Worker
+from connectors._worker import Worker, start_worker
 
 __all__ = [
     "DATE_FORMATS",
@@ -151,6 +151,7 @@ __all__ = [
     "run_connector",
     "run_info",
     "sign_delivery",
+    "start_worker",
     "subscriptions",
     "to_unicode",
     "trusted_jwks",

@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -251,3 +252,16 @@ class Worker:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             await self._release_all()
             log.info("worker_stopped", worker=self.id)
+
+
+def start_worker(hub: Hub) -> Callable[[], Awaitable[None]]:
+    """Run a worker as a background task of the server; returns the coroutine that stops it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(Worker(hub).run_forever(stop))
+
+    async def stop_worker() -> None:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=10)
+
+    return stop_worker

@@ -251,15 +251,3 @@ def stop_process(process: Any) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
 
-
-def start_worker(hub: Hub) -> Any:
-    """Run a worker as a background task of the server; returns the coroutine that stops it."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(connectors.Worker(hub).run_forever(stop))
-
-    async def stop_worker() -> None:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=10)
-
-    return stop_worker

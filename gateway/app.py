@@ -14,8 +14,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import schemas
 from auth import RateLimiter
+from connectors import start_worker
 from gateway import _tus as tus
-from gateway._cli_connectors import start_worker
 from gateway._docs import install_docs
 from gateway._logging import configure_logging
 from gateway._middleware import (
