@@ -371,7 +371,7 @@ async def admin_action(
 ) -> AsyncIterator[AsyncSession]:
     """One admin write: a transaction under the write lock, audited in it; a failed action
     (400, 404, 409...) is audited with outcome "failed" in a transaction of its own (401 and
-    403 are audited by ``gateway._problems`` for every refused write)."""
+    403 are audited by ``gateway.http._problems`` for every refused write)."""
     try:
         async with hub.db.transaction() as session:
             await take_change_feed_lock(session)

@@ -44,10 +44,10 @@ from auth import (
     update_client,
 )
 from gateway import _admin_wire as w
-from gateway._json import JSON
-from gateway._params import SAFE_TEXT
-from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubAdmin, HubDep, client_address
+from gateway.http._json import JSON
+from gateway.http._params import SAFE_TEXT
+from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
 from hub.tables import ApiKey, Client

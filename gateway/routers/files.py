@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import auth
 from auth import policy
-from gateway._json import JSON
-from gateway._problems import problem_for
 from gateway.deps import Admin, HubDep, Reader, SessionDep, Writer, principal_with
+from gateway.http._json import JSON
+from gateway.http._problems import problem_for
 from gateway.routers.records import PROBLEMS
 from hub import (
     FileInfo,

@@ -23,9 +23,9 @@ from starlette.responses import Response
 
 import connectors
 from auth import load_secret_key, sso_login, start_session
-from gateway._json import JSON
 from gateway.console._session import signed_in_redirect, wants_html
 from gateway.deps import get_hub
+from gateway.http._json import JSON
 from hub import Settings, Unauthenticated, Unavailable
 
 log = structlog.get_logger("rightshub.auth")

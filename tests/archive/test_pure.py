@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway._tus import parse_metadata
+from gateway.http._tus import parse_metadata
 from gateway.routers.files import RangeNotSatisfiable, parse_range
 from hub import InvalidInput, UnsupportedMediaType
 from hub.archive._media import MediaTypeMismatch, clean_file_name, detect_media_type

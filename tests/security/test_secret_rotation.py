@@ -26,8 +26,8 @@ import connectors
 from connectors._secretbox import open_secret
 from connectors._store import unseal
 from gateway import create_app
-from gateway._cli_secret_key import RotationRefused, rotate
 from gateway.cli import app as cli_app
+from gateway.cli._secret_key import RotationRefused, rotate
 from gateway.routers.files import link_keys
 from hub import Hub, Settings, append_audit, load_secret_key, verify_audit
 from hub._db import take_change_feed_lock

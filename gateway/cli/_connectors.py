@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)

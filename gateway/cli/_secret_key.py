@@ -22,7 +22,7 @@ from rich.console import Console
 
 from auth import SecretBox, reseal_signing_keys, stale_hashes
 from connectors import reseal_connector_secrets
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, Settings, append_audit, rekey_audit_chain
 
 console = Console(soft_wrap=True)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth import RateLimiter
-from gateway._problems import problem_for
+from gateway.http._problems import problem_for
 from hub import PayloadTooLarge, RateLimited
 
 log = structlog.get_logger("rightshub.access")
