@@ -52,7 +52,8 @@ test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m "not pg and not browser and not faults and not slow" $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check schemas hub auth connectors gateway tests bench
+	$(BIN)/ruff check schemas hub auth connectors gateway tests bench importlinter_contracts.py
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
