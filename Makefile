@@ -68,7 +68,8 @@ test-fast: $(DEV_STAMP)
 # The lock must match pyproject.toml (offline: compares the requirements the lock records).
 lint: $(DEV_STAMP)
 	@$(UV) lock --check --offline --quiet || { echo "uv.lock is out of date: run make lock" >&2; exit 1; }
-	$(BIN)/ruff check schemas hub auth connectors gateway tests bench
+	$(BIN)/ruff check schemas hub auth connectors gateway tests bench importlinter_contracts.py
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -40,10 +40,11 @@ from hub import (
     Principal,
     RateLimited,
     Unauthenticated,
+    append_audit,
+    audit_in_own_transaction,
+    take_change_feed_lock,
 )
-from hub._audit import append, append_in_own_transaction
-from hub._db import take_change_feed_lock
-from hub._tables import AdminUser, Agency, utcnow
+from hub.tables import AdminUser, Agency, utcnow
 
 log = structlog.get_logger("rightshub.auth")
 
@@ -258,7 +259,7 @@ async def _audit_login(hub: Hub, username: str, agency: str | None, outcome: str
                        *, action: str = "admin.login",
                        details: dict[str, Any] | None = None) -> None:
     try:
-        await append_in_own_transaction(
+        await audit_in_own_transaction(
             hub.db, actor=username, actor_kind="admin", agency=agency,
             action=action, target=f"admin_user/{username}", outcome=outcome,
             details=details or {},
@@ -304,7 +305,7 @@ async def login(hub: Hub, username: str, password: str, *, address: str) -> Admi
         if _hasher.check_needs_rehash(fresh.password_hash or ""):
             fresh.password_hash = _hasher.hash(password)
         fresh.last_login_at = utcnow()
-        await append(
+        await append_audit(
             session, actor=row.username, actor_kind="admin", agency=row.agency,
             action="admin.login", target=f"admin_user/{row.username}", outcome="ok",
             details={"method": "password"},
@@ -340,7 +341,7 @@ async def sso_login(hub: Hub, *, subject: str, email: str | None) -> AdminInfo:
         info = None
         if row is not None and row.active:
             row.last_login_at = utcnow()
-            await append(
+            await append_audit(
                 session, actor=row.username, actor_kind="admin", agency=row.agency,
                 action="admin.login", target=f"admin_user/{row.username}", outcome="ok",
                 details={"method": "sso"},
@@ -370,12 +371,12 @@ async def admin_action(
 ) -> AsyncIterator[AsyncSession]:
     """One admin write: a transaction under the write lock, audited in it; a failed action
     (400, 404, 409...) is audited with outcome "failed" in a transaction of its own (401 and
-    403 are audited by ``gateway._problems`` for every refused write)."""
+    403 are audited by ``gateway.http._problems`` for every refused write)."""
     try:
         async with hub.db.transaction() as session:
             await take_change_feed_lock(session)
             yield session
-            await append(
+            await append_audit(
                 session, actor=principal.client_id, actor_kind=principal.kind,
                 agency=agency, action=action, target=target, outcome="ok",
                 details=details if details is not None else {},
@@ -385,7 +386,7 @@ async def admin_action(
             raise  # refusals are audited once, by the gateway's problem handler
         outcome = "failed"
         try:
-            await append_in_own_transaction(
+            await audit_in_own_transaction(
                 hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=agency,
                 action=action, target=target, outcome=outcome,
                 details={**(details or {}), "status": exc.status},

@@ -23,7 +23,7 @@ from auth._authority import authority
 from auth._clients import check_scopes, in_transaction
 from auth._rehash import rehash
 from hub import Hub, InvalidInput, NotFound, Principal, Unauthenticated
-from hub._tables import ApiKey, Client
+from hub.tables import ApiKey, Client
 
 log = structlog.get_logger("rightshub.auth")
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub import Hub, decode_cursor, encode_cursor
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

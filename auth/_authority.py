@@ -13,7 +13,7 @@ from typing import Any
 from auth._keys import KeyRing
 from auth._secrets import SecretBox
 from hub import Hub
-from hub._tables import Client
+from hub.tables import Client
 
 # Client status is cached this long; deactivations made through auth/ invalidate it at once
 # in this process, other processes notice within this time. Admin tokens are checked against

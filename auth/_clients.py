@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth._authority import authority
 from auth._secrets import new_secret
 from hub import Conflict, Hub, InvalidInput, NotFound
-from hub._tables import Agency, Client
+from hub.tables import Agency, Client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 CLIENT_SCOPES = ("records:read", "records:write", "changes:read", "admin")

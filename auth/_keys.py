@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth._secrets import SecretBox
 from hub import Database, Settings
-from hub._tables import SigningKey
+from hub.tables import SigningKey
 
 ALLOWED_ALGORITHMS = ("ES256", "RS256")
 # How long a process may keep signing with a key another process just retired.

@@ -51,7 +51,7 @@ from auth._rehash import rehash
 from auth._secrets import SecretBox
 from auth._tokens import sign_access_token
 from hub import Hub, Settings
-from hub._tables import Client, UsedAssertion
+from hub.tables import Client, UsedAssertion
 
 log = structlog.get_logger("rightshub.auth")
 # Authlib logs issued tokens at debug level ("Issue token %r"): never let that through.

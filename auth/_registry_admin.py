@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import Conflict, Hub, InvalidInput, NotFound
-from hub._tables import Agency, AgencySuccession
+from hub.tables import Agency, AgencySuccession
 
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 

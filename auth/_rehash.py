@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth._authority import authority
 from hub import Hub
-from hub._tables import ApiKey, Client
+from hub.tables import ApiKey, Client
 
 log = structlog.get_logger("rightshub.auth")
 

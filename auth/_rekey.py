@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth._keys import _CONTEXT as _SIGNING_CONTEXT
 from auth._rehash import count_stale_hashes
 from auth._secrets import SecretBox
-from hub._tables import SigningKey
+from hub.tables import SigningKey
 
 
 async def reseal_signing_keys(session: AsyncSession, box: SecretBox) -> int:

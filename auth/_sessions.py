@@ -33,7 +33,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import Hub
-from hub._tables import AdminSession, AdminUser, utcnow
+from hub.tables import AdminSession, AdminUser, utcnow
 
 log = structlog.get_logger("rightshub.auth")
 

@@ -4,6 +4,7 @@ feeds), the worker that runs them and the deliveries, and the reference agency s
 Routers, the console and the CLI call the services exported here; everything else is private.
 """
 
+from connectors import _subscriptions as subscriptions
 from connectors._bundle import export_bundle, import_bundle, trusted_jwks
 from connectors._bundle_format import Bundle, BundleManifest, BundleRefused, read_bundle
 from connectors._config import (
@@ -13,12 +14,14 @@ from connectors._config import (
     HubFeedConfig,
     Incremental,
     KeySweep,
+    OffOrigin,
     Pagination,
     RestConfig,
     RetryPolicy,
     Secrets,
     StreamConfig,
     check_outbound_url,
+    parse_config,
 )
 from connectors._delivery import backoff_seconds, deliver_pending, http_client
 from connectors._http import ConnectorError, UpstreamFailed
@@ -31,7 +34,7 @@ from connectors._legacy_text import (
     encode_vni,
     to_unicode,
 )
-from connectors._mapping import FieldSpec, MappingSpec, apply_mapping
+from connectors._mapping import DATE_FORMATS, FieldSpec, MappingSpec, apply_mapping
 from connectors._outbound import (
     OutboundPolicy,
     OutboundRefused,
@@ -40,6 +43,7 @@ from connectors._outbound import (
     guarded_transport,
 )
 from connectors._outbox import event_id
+from connectors._rekey import reseal_connector_secrets
 from connectors._runs import list_runs, run_info
 from connectors._service import (
     check_connector,
@@ -48,7 +52,7 @@ from connectors._service import (
     run_connector,
 )
 from connectors._signing import SIGNATURE_HEADER, sign_delivery, verify_delivery
-from connectors._simulator import SimOptions, create_simulator, demo_connector_config
+from connectors._simulator import Faults, SimOptions, create_simulator, demo_connector_config
 from connectors._store import (
     ConnectorInfo,
     create_connector,
@@ -72,9 +76,10 @@ from connectors._subscriptions import (
     rotate_subscription_secret,
     update_subscription,
 )
-from connectors._worker import Worker
+from connectors._worker import Worker, start_worker
 
 __all__ = [
+    "DATE_FORMATS",
     "SIGNATURE_HEADER",
     "AuthConfig",
     "BreakerOptions",
@@ -85,12 +90,14 @@ __all__ = [
     "ConnectorInfo",
     "CreatedSubscription",
     "Detection",
+    "Faults",
     "FieldSpec",
     "HttpOptions",
     "HubFeedConfig",
     "Incremental",
     "KeySweep",
     "MappingSpec",
+    "OffOrigin",
     "OutboundPolicy",
     "OutboundRefused",
     "Pagination",
@@ -132,16 +139,20 @@ __all__ = [
     "list_deliveries",
     "list_runs",
     "list_subscriptions",
+    "parse_config",
     "preview_connector",
     "read_bundle",
     "reconcile_connector",
     "redeliver_dead_letters",
     "replay_subscription",
     "request_run",
+    "reseal_connector_secrets",
     "rotate_subscription_secret",
     "run_connector",
     "run_info",
     "sign_delivery",
+    "start_worker",
+    "subscriptions",
     "to_unicode",
     "trusted_jwks",
     "update_connector",

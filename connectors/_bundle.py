@@ -41,7 +41,7 @@ from connectors._runs import (
     start_run,
 )
 from hub import Hub, InvalidInput, Principal, current_file_lists, list_changes
-from hub._archive import (
+from hub.archive import (
     FileClaims,
     Staged,
     check_claims,
@@ -50,7 +50,7 @@ from hub._archive import (
     storage_of,
     uploads_dir,
 )
-from hub._tables import Record
+from hub.tables import Record
 
 EXPORT_PAGE = 1000
 TRIGGER = "bundle"

@@ -57,10 +57,8 @@ from connectors._outbound import (
 from connectors._outbox import EventFilter, events_at, next_events
 from connectors._secretbox import open_secret
 from connectors._signing import SIGNATURE_HEADER, sign_delivery
-from hub import Hub
-from hub._db import CHANGE_FEED_LOCK
-from hub._tables import HubLock, utcnow
-from hub._tables_delivery import DeadLetter, DeliveryAttempt, Subscription
+from hub import CHANGE_FEED_LOCK, Hub
+from hub.tables import DeadLetter, DeliveryAttempt, HubLock, Subscription, utcnow
 
 log = structlog.get_logger("rightshub.delivery")
 

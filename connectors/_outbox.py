@@ -5,7 +5,7 @@ the change feed as ``hub.list_changes`` shows it to the subscription's agency (o
 ``shared`` and ``public`` ones; a record made private arrives as a ``withdraw``), narrowed by
 the subscription's filters and stamped with an event id derived from the change's ``seq``, so
 a retried, redelivered or replayed event carries the same id. Between the changes come the
-``archive.overdue`` events (``hub._archive_overdue``): their ``seq`` is from the same counter.
+``archive.overdue`` events (``hub.archive._overdue``): their ``seq`` is from the same counter.
 
 Theme filters look at each version: a record whose new version leaves the filter (or is
 deleted, or withdrawn) is still delivered when its previous version matched, as a
@@ -21,11 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import Principal, list_changes, withdrawal_of
-from hub._archive_overdue import notice_events
-from hub._db import CHANGE_FEED_LOCK
-from hub._registry import AgencyGraph
-from hub._tables import HubLock, RecordChange
+from hub import CHANGE_FEED_LOCK, AgencyGraph, Principal, list_changes, withdrawal_of
+from hub.archive import notice_events
+from hub.tables import HubLock, RecordChange
 
 EVENT_ID_PREFIX = "evt_"
 MAX_SEQ = 2**63 - 1

@@ -40,8 +40,7 @@ from connectors._rest_stream import (
 )
 from connectors._runs import LeaseLost, RunContext, finish_run, load, run_info, start_run
 from hub import Hub
-from hub._tables import Record
-from hub._tables_connectors import ConnectorKey, ConnectorRun
+from hub.tables import ConnectorKey, ConnectorRun, Record
 
 BATCH = 500
 SWEEP_PASSES = 3  # a walked sweep that met a shift is done again, this many times at most

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors._secretbox import _context as _subscription_context
 from connectors._store import _aad, secret_box
 from hub import Settings
-from hub._tables_connectors import Connector
-from hub._tables_delivery import Subscription
+from hub.tables import Connector, Subscription
 
 
 async def reseal_connector_secrets(session: AsyncSession, settings: Settings) -> dict[str, int]:

@@ -34,8 +34,7 @@ from connectors._http import ConnectorError, classify, with_retries
 from connectors._mapping import apply_mapping, get_path
 from connectors._pages import next_token, records_of, request_for
 from connectors._runs import RunContext, load_state, save_state
-from hub._tables import Record
-from hub._tables_connectors import ConnectorKey, ConnectorSeen
+from hub.tables import ConnectorKey, ConnectorSeen, Record
 
 Key = tuple[str, Any]  # (source id, replication-key value as the agency wrote it)
 

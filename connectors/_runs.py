@@ -32,8 +32,7 @@ from connectors._http import (
 )
 from connectors._store import get_row, unseal, validate_config
 from hub import Hub, ImportSummary, Principal, Settings, StoredAnswer
-from hub._tables import utcnow
-from hub._tables_connectors import Connector, ConnectorCheckpoint, ConnectorRun
+from hub.tables import Connector, ConnectorCheckpoint, ConnectorRun, utcnow
 
 log = structlog.get_logger("rightshub.connectors")
 

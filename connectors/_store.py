@@ -21,8 +21,7 @@ from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
 from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused
 from hub import Conflict, Hub, InvalidInput, NotFound, Settings, previous_secret_keys
-from hub._tables import utcnow
-from hub._tables_connectors import Connector
+from hub.tables import Connector, utcnow
 
 _KEY_CONTEXT = b"rightshub connector secrets v1"
 

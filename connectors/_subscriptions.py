@@ -23,16 +23,13 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
-from auth import _policy as policy
-from auth._admins import admin_action
+from auth import admin_action, policy
 from connectors._config import check_outbound_url
 from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused, origin_of
 from connectors._secretbox import seal_secret
-from hub import Conflict, Hub, InvalidInput, NotFound, Principal
-from hub._db import CHANGE_FEED_LOCK
-from hub._tables import HubLock, utcnow
-from hub._tables_delivery import DeadLetter, DeliveryAttempt, Subscription
+from hub import CHANGE_FEED_LOCK, Conflict, Hub, InvalidInput, NotFound, Principal
+from hub.tables import DeadLetter, DeliveryAttempt, HubLock, Subscription, utcnow
 
 AuthKind = Literal["hmac", "oauth2"]
 MIN_SECRET_LENGTH = 32

@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -25,9 +26,8 @@ from connectors import _delivery
 from connectors._reconcile import execute_reconcile, last_reconciled
 from connectors._runs import claim_connector, execute
 from hub import Hub, clean_abandoned_uploads, collect_orphan_files
-from hub._archive_overdue import announce_overdue
-from hub._tables import utcnow
-from hub._tables_connectors import Connector
+from hub.archive import announce_overdue
+from hub.tables import Connector, utcnow
 
 log = structlog.get_logger("rightshub.worker")
 
@@ -212,7 +212,7 @@ class Worker:
     async def _archive_duty(self) -> None:
         """Announce products newly overdue (once per ``ARCHIVE_DUTY_SECONDS``), before this
         tick's deliveries so they go out with them. Each product is announced once, even
-        with several workers checking (``hub._archive_overdue``)."""
+        with several workers checking (``hub.archive._overdue``)."""
         now = asyncio.get_running_loop().time()
         if self._duty_checked_at is not None and now - self._duty_checked_at < ARCHIVE_DUTY_SECONDS:
             return
@@ -252,3 +252,16 @@ class Worker:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             await self._release_all()
             log.info("worker_stopped", worker=self.id)
+
+
+def start_worker(hub: Hub) -> Callable[[], Awaitable[None]]:
+    """Run a worker as a background task of the server; returns the coroutine that stops it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(Worker(hub).run_forever(stop))
+
+    async def stop_worker() -> None:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=10)
+
+    return stop_worker

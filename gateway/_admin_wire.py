@@ -30,8 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas import TEXT_CONTROL
-from schemas._fields import custom_error
+from schemas import TEXT_CONTROL, custom_error
 
 Scope = Literal["records:read", "records:write", "changes:read", "admin"]
 Role = Literal["hub_admin", "agency_admin"]

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse
 
 import connectors
 import schemas
-from auth import _policy as policy
+from auth import policy
 from hub import Hub, InvalidInput, Principal, audit_in_own_transaction
 
 BUNDLE_TYPE = "application/x-tar"

@@ -8,7 +8,7 @@ and provincial networks are often closed to the internet):
   ``/static/vendor/``). The SRI ``integrity`` attributes stay: the browser checks the local
   copy against the same hash the CDN copy had.
 
-The Content-Security-Policy (``gateway._middleware``) names only ``'self'``, so a page that
+The Content-Security-Policy (``gateway.http._middleware``) names only ``'self'``, so a page that
 still pointed elsewhere would fail in the browser, not silently phone out.
 """
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from prometheus_client import Gauge
 
-from auth._ratelimit import RateLimiter
+from auth import RateLimiter
 from hub import Hub
-from hub._tables import RecordChange, utcnow
-from hub._tables_connectors import Connector
-from hub._tables_delivery import DeadLetter, Subscription
+from hub.tables import Connector, DeadLetter, RecordChange, Subscription, utcnow
 
 DATABASE_UP = Gauge("rightshub_database_up", "1 when the database answered SELECT 1")
 COUNTER_STORE_UP = Gauge(

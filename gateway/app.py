@@ -13,23 +13,23 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import schemas
-from auth._ratelimit import RateLimiter
-from gateway import _tus as tus
-from gateway._cli_connectors import start_worker
+from auth import RateLimiter
+from connectors import start_worker
 from gateway._docs import install_docs
 from gateway._logging import configure_logging
-from gateway._middleware import (
+from gateway._wire import Problem
+from gateway.console import install_console
+from gateway.graphql import graphql_route
+from gateway.http import _tus as tus
+from gateway.http._middleware import (
     BodySizeLimitMiddleware,
     IpRateLimitMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from gateway._problems import install_problem_handlers
-from gateway._query import reject_unknown_query
-from gateway._tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
-from gateway._wire import Problem
-from gateway.console import install_console
-from gateway.graphql import graphql_route
+from gateway.http._problems import install_problem_handlers
+from gateway.http._query import reject_unknown_query
+from gateway.http._tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
 from gateway.routers import (
     admin,
     changes,

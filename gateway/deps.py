@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import auth
-from auth._policy import require_scope
+from auth import require_scope
 from hub import Hub, Principal, Unauthenticated
 
 

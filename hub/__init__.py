@@ -2,24 +2,7 @@
 feed. Imports only ``schemas``; ``auth``, ``connectors`` and ``gateway`` build on it."""
 
 from hub import _json_strict as strict_json  # strict_json.loads: duplicate keys refused
-from hub._archive import (
-    STATE_FUNDING,
-    UnarchivedReport,
-    VerifyReport,
-    collect_orphan_files,
-    files_for_records,
-    unarchived_state_funded,
-    verify_archive,
-)
-from hub._archive_db import FileInfo, current_file_lists, file_lists_at
-from hub._archive_duty import (
-    Compliance,
-    ComplianceRow,
-    DutyProduct,
-    archive_compliance,
-    duty_products,
-)
-from hub._audit import AuditAnchor, AuditReport
+from hub._audit import AuditAnchor, AuditReport, verify_database
 from hub._audit import append as append_audit
 from hub._audit import append_in_own_transaction as audit_in_own_transaction
 from hub._audit import verify as verify_audit
@@ -39,7 +22,7 @@ from hub._backup import (
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
-from hub._db import Database
+from hub._db import CHANGE_FEED_LOCK, Database, take_change_feed_lock
 from hub._errors import (
     Conflict,
     Forbidden,
@@ -54,11 +37,24 @@ from hub._errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from hub._files import UTF8_BOM, Row, detect_format, read_rows
+from hub._files import _field_shapes as field_shapes
 from hub._hub import Hub
+from hub._imports import import_rows
 from hub._ingest import IngestPipeline, decode_json, etag_for
-from hub._migrate import MigrationStep, SchemaTooNew, UpgradePlan, plan_upgrade
+from hub._migrate import (
+    MigrationStep,
+    SchemaTooNew,
+    UpgradePlan,
+    current_revision,
+    head_revision,
+    plan_upgrade,
+    upgrade,
+)
 from hub._principal import Principal
+from hub._programme import TARGETS, Indicator, ProgrammeProgress, programme_progress
 from hub._query import (
+    ENVELOPE_COLUMNS,
     Page,
     RecordFilter,
     envelope,
@@ -66,15 +62,19 @@ from hub._query import (
     get_record_by_id,
     list_records,
     search_tiers,
+    visible_to,
 )
 from hub._registry import AgencyGraph, load_agency_graph, load_registry_seed, seed_registry
 from hub._report_data import (
+    TYPE_LABELS,
+    Count,
     ReportData,
     annual_report,
     check_years,
     review_report,
 )
 from hub._secret_key import derive_key, load_secret_key, previous_secret_keys, secret_key_path
+from hub._seed import seed_demo, seed_reference
 from hub._settings import DevPrincipal, Settings
 from hub._stats import Bucket, dashboard_counts
 from hub._summary import (
@@ -85,10 +85,32 @@ from hub._summary import (
     request_hash,
 )
 from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
-from hub._uploads import clean_abandoned_uploads
+from hub.archive import (
+    STATE_FUNDING,
+    Compliance,
+    ComplianceRow,
+    DutyProduct,
+    FileInfo,
+    UnarchivedReport,
+    VerifyReport,
+    archive_compliance,
+    clean_abandoned_uploads,
+    collect_orphan_files,
+    current_file_lists,
+    duty_products,
+    file_lists_at,
+    files_for_records,
+    unarchived_state_funded,
+    verify_archive,
+)
 
 __all__ = [
+    "CHANGE_FEED_LOCK",
+    "ENVELOPE_COLUMNS",
     "STATE_FUNDING",
+    "TARGETS",
+    "TYPE_LABELS",
+    "UTF8_BOM",
     "Agency",
     "AgencyGraph",
     "AgencySuccession",
@@ -104,6 +126,7 @@ __all__ = [
     "Compliance",
     "ComplianceRow",
     "Conflict",
+    "Count",
     "Database",
     "DevPrincipal",
     "DutyProduct",
@@ -113,6 +136,7 @@ __all__ = [
     "HubError",
     "IdempotencyRequest",
     "ImportSummary",
+    "Indicator",
     "IngestPipeline",
     "InvalidInput",
     "MigrationStep",
@@ -121,12 +145,14 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "Principal",
+    "ProgrammeProgress",
     "RateLimited",
     "Record",
     "RecordFilter",
     "Rejection",
     "ReportData",
     "RestoreResult",
+    "Row",
     "SchemaTooNew",
     "Settings",
     "StoredAnswer",
@@ -149,18 +175,23 @@ __all__ = [
     "collect_orphan_files",
     "create_backup",
     "current_file_lists",
+    "current_revision",
     "dashboard_counts",
     "decode_cursor",
     "decode_json",
     "derive_key",
+    "detect_format",
     "duty_products",
     "encode_cursor",
     "envelope",
     "etag_for",
+    "field_shapes",
     "file_lists_at",
     "files_for_records",
     "get_record",
     "get_record_by_id",
+    "head_revision",
+    "import_rows",
     "list_changes",
     "list_records",
     "load_agency_graph",
@@ -168,6 +199,8 @@ __all__ = [
     "load_secret_key",
     "plan_upgrade",
     "previous_secret_keys",
+    "programme_progress",
+    "read_rows",
     "rekey_audit_chain",
     "request_hash",
     "restore_backup",
@@ -175,12 +208,18 @@ __all__ = [
     "review_report",
     "search_tiers",
     "secret_key_path",
+    "seed_demo",
+    "seed_reference",
     "seed_registry",
     "seed_vocabularies",
     "strict_json",
+    "take_change_feed_lock",
     "unarchived_state_funded",
+    "upgrade",
     "verify_archive",
     "verify_audit",
     "verify_audit_locked",
+    "verify_database",
+    "visible_to",
     "withdrawal_of",
 ]

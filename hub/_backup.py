@@ -41,7 +41,6 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from hub._archive import VerifyReport, storage_of, uploads_dir, verify_archive
 from hub._audit import AuditReport
 from hub._audit import verify as verify_audit
 from hub._db import create_engine
@@ -50,9 +49,10 @@ from hub._hub import Hub
 from hub._migrate import alembic_config
 from hub._secret_key import derive_key, load_secret_key, secret_key_path
 from hub._settings import Settings
-from hub._storage import CHUNK, Storage, storage_for
 from hub._tables import utcnow
 from hub._tables_files import RecordFile, StoredFile
+from hub.archive._service import VerifyReport, storage_of, uploads_dir, verify_archive
+from hub.archive._storage import CHUNK, Storage, storage_for
 
 FORMAT = "rightshub-backup"
 FORMAT_VERSION = 1

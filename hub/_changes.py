@@ -57,7 +57,7 @@ async def list_changes(
         elif c.previous_visibility in SHARED_VISIBILITIES:
             # Made private: agencies that could read it must drop their copy.
             changes.append(withdrawal_of(_change(c)))
-    # Each version's file list as it was at that change (product archive, hub._archive).
+    # Each version's file list as it was at that change (product archive, hub.archive._service).
     lists = await file_lists_at(
         session, [(ch["record"]["id"], ch["seq"]) for ch in changes if ch["op"] == "upsert"]
     )

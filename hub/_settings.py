@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_scopes: str = "openid email profile"
 
-    # Product archive (hub/_archive.py). Files live under ``archive_dir`` (default: "archive"
+    # Product archive (hub/archive/). Files live under ``archive_dir`` (default: "archive"
     # next to the SQLite database, var/archive for PostgreSQL) or in an S3-compatible bucket;
     # uploads in progress always sit under ``archive_dir``/uploads (a volume shared by every
     # gateway process when there are several). ``archive_clamd``: "tcp://host:3310" or
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     archive_link_ttl_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
     archive_clamd: str | None = None
     # The archive duty (guidance section 2b): products paid for by these funding sources must
-    # have a file deposited within ``archive_deposit_days`` of their release (hub/_archive_duty).
+    # have a file deposited within ``archive_deposit_days`` of their release (hub/archive/_duty.py).
     # Both central and local budgets are the state budget (Law on the State Budget, art. 4).
     archive_deposit_days: int = Field(default=90, ge=1, le=3650)
     archive_duty_funding_sources: Annotated[list[str], NoDecode] = [

@@ -2,6 +2,8 @@
 vocabularies, validation, text normalisation and JSON Schema export. No I/O beyond reading
 the packaged vocabulary files."""
 
+from schemas._fields import custom_error
+
 from ._fields import isbn_is_valid, parse_vnd
 from ._hashing import NOT_CONTENT, content_dict, content_hash, hash_data, split_envelope
 from ._jsonschema import (
@@ -76,6 +78,7 @@ __all__ = [
     "check_vocabularies",
     "content_dict",
     "content_hash",
+    "custom_error",
     "export_json_schemas",
     "fold",
     "hash_data",

@@ -9,8 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from hub import ReportData
-from hub._report_data import TYPE_LABELS, Count
+from hub import TYPE_LABELS, Count, ReportData
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"

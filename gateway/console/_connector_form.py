@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 import schemas
-from connectors._config import OffOrigin, parse_config
+from connectors import OffOrigin, parse_config
 from gateway.console._forms import Form
 from gateway.console._labels import ENUMS, choices, record_type_choices, refuse
 from gateway.console._xlsx import FIELD_LABELS

@@ -12,9 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.console._i18n import fmt_datetime, fmt_number
-from hub import Hub
-from hub._programme import Indicator, ProgrammeProgress
-from hub._tables import VocabularyTerm
+from hub import Hub, Indicator, ProgrammeProgress
+from hub.tables import VocabularyTerm
 
 # Heat map colours (0, 1, 2, 3, 4+ briefings): light to dark, dark ones with white text.
 HEAT = ("#eef1f5", "#c9dcf0", "#8fb6df", "#3a6ea8", "#1d4f8a")

@@ -22,10 +22,9 @@ import sqlalchemy as sa
 
 from gateway.console._i18n import VIETNAM, fmt_date, fmt_number, translator
 from gateway.console._labels import kind_vocabulary, record_type_label, vocab_label
-from hub import Hub
-from hub._archive_duty import archive_compliance
-from hub._programme import TARGETS, programme_progress
-from hub._tables import Record
+from hub import TARGETS, Hub, programme_progress
+from hub.archive import archive_compliance
+from hub.tables import Record
 
 FIRST_YEAR = 2022  # the decision's year
 COLOURS = ("#173f6f", "#c77b12", "#2e7d4f", "#b3261e", "#7a869a")

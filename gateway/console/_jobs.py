@@ -24,9 +24,7 @@ from typing import Any
 import structlog
 
 import schemas
-from hub import Hub, HubError, ImportSummary, Principal
-from hub._files import Row, read_rows
-from hub._imports import import_rows
+from hub import Hub, HubError, ImportSummary, Principal, Row, import_rows, read_rows
 
 log = structlog.get_logger("rightshub.console")
 

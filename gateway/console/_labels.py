@@ -23,10 +23,10 @@ from markupsafe import Markup, escape
 
 import connectors
 import schemas
-from connectors._mapping import DATE_FORMATS
+from connectors import DATE_FORMATS
 from gateway.console._i18n import STRINGS
 from hub import InvalidInput
-from hub._archive import ROLES
+from hub.archive import ROLES
 
 
 # The vocabulary of each record type's "kind" field (products -> product_kind...).

@@ -9,9 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from auth import _policy as policy
-from auth._admins import admin_action
-from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
+from auth import SuccessorLink, admin_action, create_agency, list_agencies, policy, update_agency
 from gateway.console._forms import Form, ident, query_text, read_form
 from gateway.console._i18n import VIETNAM, translator
 from gateway.console._labels import refuse

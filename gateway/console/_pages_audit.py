@@ -9,15 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from auth import _policy as policy
-from auth._audit_query import AuditFilter, query_audit
+from auth import AuditFilter, policy, query_audit
 from gateway.console._forms import query_text, read_form
 from gateway.console._i18n import VIETNAM, parse_date
 from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute, render
 from gateway.deps import HubDep
-from hub import InvalidInput
-from hub._audit import verify_database
+from hub import InvalidInput, verify_database
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from auth._admins import login
+from auth import login
 from gateway.console._forms import read_form
 from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import (

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 import connectors
 import schemas
-from auth import _policy as policy
+from auth import policy
 from gateway._bundle_web import bundle_download
 from gateway.console._forms import CODE, Form, ident, read_form
 from gateway.console._pages_auth import User

@@ -9,14 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from auth import _policy as policy
-from auth._admins import admin_action
-from auth._apikeys import ApiKeyInfo, create_api_key, list_api_keys, revoke_api_key, rotate_api_key
-from auth._authority import authority
-from auth._clients import (
+from auth import (
+    ApiKeyInfo,
+    admin_action,
+    authority,
+    create_api_key,
     create_client,
     get_client,
+    list_api_keys,
     list_clients,
+    policy,
+    revoke_api_key,
+    rotate_api_key,
     rotate_client_secret,
     set_client_active,
 )

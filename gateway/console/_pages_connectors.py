@@ -14,8 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 import connectors
-from auth import _policy as policy
-from auth._admins import admin_action
+from auth import admin_action, policy
 from gateway.console import _connector_form as cform
 from gateway.console._forms import Form, ident, read_form
 from gateway.console._i18n import fmt_number

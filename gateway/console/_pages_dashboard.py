@@ -35,8 +35,15 @@ from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.console._xlsx import XLSX_TYPE
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput, NotFound, annual_report, review_report
-from hub._programme import ProgrammeProgress, programme_progress
+from hub import (
+    Hub,
+    InvalidInput,
+    NotFound,
+    ProgrammeProgress,
+    annual_report,
+    programme_progress,
+    review_report,
+)
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

@@ -20,8 +20,8 @@ from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
 from gateway.routers.files import link_keys
 from hub import Hub, InvalidInput, NotFound, Principal
-from hub._archive import ROLES, FileClaims, record_files, sign_link, upload_stream
-from hub._tables import Record
+from hub.archive import ROLES, FileClaims, record_files, sign_link, upload_stream
+from hub.tables import Record
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 import schemas
-from auth import _policy as policy
+from auth import policy
 from gateway.console._forms import ident, read_form
 from gateway.console._i18n import VIETNAM
 from gateway.console._jobs import ImportJob, get_job, start_import
@@ -23,8 +23,7 @@ from gateway.console._render import NO_STORE, ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.console._xlsx import FIELD_LABELS, XLSX_TYPE, template_workbook
 from gateway.deps import HubDep
-from hub import Hub, InvalidInput, NotFound, Principal
-from hub._files import detect_format
+from hub import Hub, InvalidInput, NotFound, Principal, detect_format
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

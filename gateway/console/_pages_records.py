@@ -22,8 +22,8 @@ from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser, language
 from gateway.deps import HubDep
 from hub import AgencyGraph, InvalidInput, NotFound, RecordFilter, get_record_by_id, list_records
-from hub._archive import ROLES
-from hub._tables import RecordChange, VocabularyTerm
+from hub.archive import ROLES
+from hub.tables import RecordChange, VocabularyTerm
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 

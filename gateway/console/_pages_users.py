@@ -7,12 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from auth import _policy as policy
-from auth._admins import (
+from auth import (
     admin_action,
     create_admin,
     get_admin,
     list_admins,
+    policy,
     reset_password,
     update_admin,
 )

@@ -28,10 +28,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth._admins import AdminInfo
-from auth._policy import HUB_ADMIN, admin_scopes
-from auth._secrets import load_secret_key
-from auth._sessions import end_session, live_session, open_session, session_id
+from auth import (
+    HUB_ADMIN,
+    AdminInfo,
+    admin_scopes,
+    end_session,
+    live_session,
+    load_secret_key,
+    open_session,
+    session_id,
+)
 from hub import Hub, Principal, Settings, previous_secret_keys
 
 COOKIE = "rightshub_console_session"

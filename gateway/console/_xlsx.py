@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 import schemas
-from hub._files import _field_shapes
+from hub import field_shapes
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -60,7 +60,7 @@ def template_workbook(record_type: str) -> bytes:
 
     rt = schemas.RECORD_TYPES[record_type]
     model = rt.model
-    shapes = _field_shapes(model)
+    shapes = field_shapes(model)
     book = Workbook()
     sheet = book.active
     assert sheet is not None

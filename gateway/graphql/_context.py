@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from auth._policy import require_scope
+from auth import require_scope
 from gateway.graphql._loaders import Loaders
 from hub import AgencyGraph, Hub, Principal
 

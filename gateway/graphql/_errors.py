@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from graphql import GraphQLError
 
-from gateway._problems import PROBLEM_BASE, database_unavailable
+from gateway.http._problems import PROBLEM_BASE, database_unavailable
 from hub import HubError
 
 log = structlog.get_logger("rightshub.graphql")

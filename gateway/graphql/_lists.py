@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 import schemas
-from auth._policy import RECORDS_READ
+from auth import RECORDS_READ
 from gateway.graphql._context import Context
 from gateway.graphql._loaders import read_connection, record_source
 from gateway.graphql._projection import connection_keys

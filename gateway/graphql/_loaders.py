@@ -4,7 +4,7 @@ number of parents (tests/graphql/test_query_count.py counts them).
 * ``terms``: vocabulary terms by (vocabulary, code), for ``themeTerms``, ``kindTerm``...
 * ``records``: records by (type, owner, source_id), visible to the caller, for a course's
   products, a lesson's course and an award's products.
-* ``files``: the archived files of records by record id (``hub._archive.files_for_records``,
+* ``files``: the archived files of records by record id (``hub.archive._service.files_for_records``,
   which applies the records' access policy again).
 
 A record's agency needs no loader: the registry is already in memory (``Context.graph``).
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from strawberry.dataloader import DataLoader
 
 from hub import (
+    ENVELOPE_COLUMNS,
     AgencyGraph,
     Database,
     FileInfo,
@@ -37,8 +38,8 @@ from hub import (
     Record,
     VocabularyTerm,
     files_for_records,
+    visible_to,
 )
-from hub._query import ENVELOPE_COLUMNS, visible_to
 
 TermKey = tuple[str, str]
 _AUTOCOMMIT: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()

@@ -31,7 +31,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schemas
-from auth._policy import RECORDS_READ, RECORDS_WRITE
+from auth import RECORDS_READ, RECORDS_WRITE
 from gateway.graphql._context import Context
 from gateway.graphql._errors import is_unexpected, log_errors
 from gateway.graphql._fast import FastExecutionContext
@@ -74,9 +74,9 @@ from hub import (
     dashboard_counts,
     get_record,
     get_record_by_id,
+    programme_progress,
     request_hash,
 )
-from hub._programme import programme_progress
 
 Info = strawberry.Info[Context, None]
 CACHE_SIZE = 256  # distinct documents kept parsed and validated (bounded: texts are untrusted)

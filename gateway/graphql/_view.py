@@ -22,20 +22,20 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from auth._policy import RECORDS_READ, RECORDS_WRITE, require_scope
+from auth import RECORDS_READ, RECORDS_WRITE, require_scope
 from gateway._docs import AssetsMissing, offline_graphiql
-from gateway._problems import (
+from gateway.deps import authenticate
+from gateway.graphql._context import Context
+from gateway.graphql._errors import describe_errors
+from gateway.graphql._prepared import execute_prepared
+from gateway.graphql._schema import build_schema
+from gateway.http._problems import (
     RETRY_AFTER_SECONDS,
     database_unavailable,
     prefers_english,
     problem,
     problem_for,
 )
-from gateway.deps import authenticate
-from gateway.graphql._context import Context
-from gateway.graphql._errors import describe_errors
-from gateway.graphql._prepared import execute_prepared
-from gateway.graphql._schema import build_schema
 from hub import HubError, Settings
 from hub import strict_json as json_strict
 

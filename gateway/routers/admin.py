@@ -14,38 +14,43 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 
-from auth import _policy as policy
-from auth._admins import (
+from auth import (
+    AuditFilter,
+    SuccessorLink,
     admin_action,
-    create_admin,
-    get_admin,
-    list_admins,
-    login,
-    reset_password,
-    start_session,
-    update_admin,
-)
-from auth._apikeys import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
-from auth._audit_query import AuditFilter, query_audit
-from auth._authority import authority
-from auth._clients import (
-    _update_client,
+    authority,
     check_scopes,
+    create_admin,
+    create_agency,
+    create_api_key,
     create_client,
+    get_admin,
     get_client,
+    list_admins,
+    list_agencies,
+    list_api_keys,
     list_clients,
+    login,
+    policy,
+    query_audit,
+    reset_password,
+    revoke_api_key,
+    rotate_api_key,
     rotate_client_secret,
     set_client_active,
+    start_session,
+    update_admin,
+    update_agency,
+    update_client,
 )
-from auth._registry_admin import SuccessorLink, create_agency, list_agencies, update_agency
 from gateway import _admin_wire as w
-from gateway._json import JSON
-from gateway._params import SAFE_TEXT
-from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubAdmin, HubDep, client_address
+from gateway.http._json import JSON
+from gateway.http._params import SAFE_TEXT
+from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, Principal
-from hub._tables import ApiKey, Client
+from hub.tables import ApiKey, Client
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -196,7 +201,7 @@ async def client_update(
     async with admin_action(hub, principal, "admin.clients.update",
                             target=f"client/{client_id}", agency=agency,
                             details={"fields": sorted(values)}) as tx:
-        info = await _update_client(hub, client_id, tx, **values)
+        info = await update_client(hub, client_id, tx, **values)
     authority(hub).forget_client(client_id)
     return JSON(_out(info))
 

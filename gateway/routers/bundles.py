@@ -12,8 +12,8 @@ from starlette.responses import FileResponse
 
 from gateway._admin_wire import StrictBody
 from gateway._bundle_web import BUNDLE_TYPE, bundle_download
-from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
+from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
 
 router = APIRouter(

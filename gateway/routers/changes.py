@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from gateway._json import JSON
 from gateway._wire import ChangePage
 from gateway.deps import ChangeReader, HubDep, SessionDep
+from gateway.http._json import JSON
 from gateway.routers.records import PROBLEMS
 from hub import list_changes
 

@@ -21,12 +21,11 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, SecretStr
 
 import connectors
-from auth import _policy as policy
-from auth._admins import admin_action
+from auth import admin_action, policy
 from gateway._admin_wire import StrictBody, optional
-from gateway._json import JSON
-from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
+from gateway.http._json import JSON
+from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
 from hub import Hub, NotFound, PayloadTooLarge, Principal, audit_in_own_transaction
 

@@ -1,7 +1,7 @@
 """The product archive over REST: files on records, downloads with Range and ETag, short-lived
 signed links, and the admin report of state-funded products without an archived main copy.
 
-Handlers parse and answer; ``hub._archive`` decides. Records are named by their hub id here
+Handlers parse and answer; ``hub.archive._service`` decides. Records are named by their hub id here
 (``/v1/records/{id}/files``): the per-type routes end in ``{source_id:path}``, which would
 swallow a ``/files`` suffix.
 """
@@ -21,10 +21,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import auth
-from auth import _policy as policy
-from gateway._json import JSON
-from gateway._problems import problem_for
+from auth import policy
 from gateway.deps import Admin, HubDep, Reader, SessionDep, Writer, principal_with
+from gateway.http._json import JSON
+from gateway.http._problems import problem_for
 from gateway.routers.records import PROBLEMS
 from hub import (
     FileInfo,
@@ -34,7 +34,7 @@ from hub import (
     previous_secret_keys,
     unarchived_state_funded,
 )
-from hub._archive import (
+from hub.archive import (
     FileClaims,
     detach_file,
     get_file,

@@ -10,10 +10,9 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import _ops_metrics
-from gateway._json import JSON
 from gateway.deps import HubDep
-from hub import Unauthenticated
-from hub._migrate import current_revision, head_revision
+from gateway.http._json import JSON
+from hub import Unauthenticated, current_revision, head_revision
 
 router = APIRouter(tags=["Operations"], include_in_schema=True)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 import auth
-from gateway._json import JSON
 from gateway.deps import HubDep
+from gateway.http._json import JSON
 
 router = APIRouter(tags=["OAuth2"])
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from gateway._json import JSON
 from gateway._reports import check_format, render
 from gateway.deps import HubDep, Reader
+from gateway.http._json import JSON
 from gateway.routers.records import PROBLEMS
 from hub import DutyProduct, annual_report, archive_compliance, duty_products, review_report
 

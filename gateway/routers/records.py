@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 import schemas
-from gateway._json import JSON
-from gateway._ndjson import ingest_ndjson
-from gateway._params import (
+from gateway._wire import RecordPage
+from gateway.deps import HubDep, Reader, SessionDep, Writer
+from gateway.http._json import JSON
+from gateway.http._ndjson import ingest_ndjson
+from gateway.http._params import (
     AgencyCode,
     Cursor,
     IdempotencyKeyHeader,
@@ -24,9 +26,7 @@ from gateway._params import (
     SourceIdPath,
     VocabCode,
 )
-from gateway._problems import batch_rejected
-from gateway._wire import RecordPage
-from gateway.deps import HubDep, Reader, SessionDep, Writer
+from gateway.http._problems import batch_rejected
 from hub import (
     IdempotencyRequest,
     ImportSummary,

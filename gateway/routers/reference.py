@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway._json import JSON
-from gateway._params import IsoDate
 from gateway._wire import AgencyList, AgencyOut, VocabularyOut
 from gateway.deps import HubDep, Reader, SessionDep
+from gateway.http._json import JSON
+from gateway.http._params import IsoDate
 from gateway.routers.records import PROBLEMS
 from hub import Agency, AgencyGraph, NotFound, Vocabulary, VocabularyTerm
 

@@ -22,11 +22,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
 import connectors
-from auth._admins import sso_login, start_session
-from auth._secrets import load_secret_key
-from gateway._json import JSON
+from auth import load_secret_key, sso_login, start_session
 from gateway.console._session import signed_in_redirect, wants_html
 from gateway.deps import get_hub
+from gateway.http._json import JSON
 from hub import Settings, Unauthenticated, Unavailable
 
 log = structlog.get_logger("rightshub.auth")

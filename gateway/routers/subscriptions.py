@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr
 
-from connectors import _subscriptions as service
+from connectors import subscriptions as service
 from gateway._admin_wire import _Body, optional
-from gateway._json import JSON
-from gateway._strict_json import StrictJSONRoute
 from gateway.deps import Admin, HubDep
+from gateway.http._json import JSON
+from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
 
 router = APIRouter(

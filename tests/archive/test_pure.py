@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway._tus import parse_metadata
+from gateway.http._tus import parse_metadata
 from gateway.routers.files import RangeNotSatisfiable, parse_range
 from hub import InvalidInput, UnsupportedMediaType
-from hub._archive import link_is_valid, sign_link
-from hub._media import MediaTypeMismatch, clean_file_name, detect_media_type
+from hub.archive._media import MediaTypeMismatch, clean_file_name, detect_media_type
+from hub.archive._service import link_is_valid, sign_link
 from tests.archive.conftest import epub_bytes, mp4_bytes, pdf_bytes, png_bytes
 
 ALLOWED = {"application/pdf", "video/mp4", "audio/mp4", "image/png", "text/plain", "text/vtt",

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import connectors
 from hub import Hub
-from hub._archive_overdue import announce_overdue, vietnam_today
+from hub.archive._overdue import announce_overdue, vietnam_today
 from tests.api._helpers import product
 from tests.conftest import auth
 from tests.delivery.conftest import HUB_ADMIN, Subscriber

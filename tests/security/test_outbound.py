@@ -467,7 +467,7 @@ async def test_oidc_discovery_goes_through_the_guard(hub: Hub) -> None:
 # Not calls of the hub to another system: the install-time fetch of the console's pinned
 # assets (make install), and `serve --demo` waiting for the simulator child it started.
 NOT_HUB_CALLS = {"gateway/_assets_fetch.py": "urlopen",
-                 "gateway/_cli_connectors.py": "get"}
+                 "gateway/cli/_connectors.py": "get"}
 CLIENT_CALLS = {"AsyncClient", "Client", "AsyncOAuth2Client", "OAuth2Client", "urlopen",
                 "AsyncHTTPTransport", "HTTPTransport"}
 HTTPX_SHORTCUTS = {"get", "post", "put", "patch", "delete", "head", "options", "request",

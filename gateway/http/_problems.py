@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 import schemas
-from gateway._json import ProblemJSON
+from gateway.http._json import ProblemJSON
 from hub import HubError, Unavailable, audit_in_own_transaction
 
 log = structlog.get_logger("rightshub.errors")

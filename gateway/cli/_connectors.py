@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)
@@ -97,7 +97,7 @@ def simulate_agency(
 
     import uvicorn
 
-    from connectors._simulator import Faults
+    from connectors import Faults
 
     options = connectors.SimOptions(
         records=records, seed=seed, client_id=client_id, client_secret=client_secret,
@@ -251,15 +251,3 @@ def stop_process(process: Any) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
 
-
-def start_worker(hub: Hub) -> Any:
-    """Run a worker as a background task of the server; returns the coroutine that stops it."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(connectors.Worker(hub).run_forever(stop))
-
-    async def stop_worker() -> None:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=10)
-
-    return stop_worker

@@ -24,7 +24,13 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 import sqlalchemy as sa
 
-from hub._archive import (
+from hub._archive_db import FileInfo
+from hub._errors import Conflict, HubError, InvalidInput, NotFound
+from hub._hub import Hub
+from hub._principal import Principal
+from hub._tables import utcnow
+from hub._tables_files import FileUpload
+from hub.archive._service import (
     ChecksumMismatch,
     FileClaims,
     Staged,
@@ -35,12 +41,6 @@ from hub._archive import (
     uploads_dir,
     writable_record,
 )
-from hub._archive_db import FileInfo
-from hub._errors import Conflict, HubError, InvalidInput, NotFound
-from hub._hub import Hub
-from hub._principal import Principal
-from hub._tables import utcnow
-from hub._tables_files import FileUpload
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 WRITE_CHUNK = 1024 * 1024

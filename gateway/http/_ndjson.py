@@ -19,6 +19,7 @@ import orjson
 from fastapi import Request
 
 from hub import (
+    UTF8_BOM,
     Conflict,
     Hub,
     IdempotencyRequest,
@@ -28,7 +29,6 @@ from hub import (
     StoredAnswer,
     strict_json,
 )
-from hub._files import UTF8_BOM
 
 DuplicateKey, StrictJSONError = strict_json.DuplicateKey, strict_json.StrictJSONError
 json_loads = strict_json.loads

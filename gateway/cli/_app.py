@@ -16,18 +16,18 @@ from rich.table import Table
 
 import auth
 import schemas
-from gateway._cli_admins import ensure_demo_admin
-from gateway._cli_admins import register as register_admin_commands
-from gateway._cli_archive import register as register_archive_commands
-from gateway._cli_auth import ensure_demo_client
-from gateway._cli_auth import register as register_auth_commands
-from gateway._cli_backup import register as register_backup_commands
-from gateway._cli_bundle import register as register_bundle_commands
-from gateway._cli_connectors import register as register_connector_commands
-from gateway._cli_connectors import start_demo_simulator, stop_process
-from gateway._cli_report import register as register_report_commands
-from gateway._cli_secret_key import register as register_secret_key_commands
-from gateway._cli_settings import load_settings
+from gateway.cli._admins import ensure_demo_admin
+from gateway.cli._admins import register as register_admin_commands
+from gateway.cli._archive import register as register_archive_commands
+from gateway.cli._auth import ensure_demo_client
+from gateway.cli._auth import register as register_auth_commands
+from gateway.cli._backup import register as register_backup_commands
+from gateway.cli._bundle import register as register_bundle_commands
+from gateway.cli._connectors import register as register_connector_commands
+from gateway.cli._connectors import start_demo_simulator, stop_process
+from gateway.cli._report import register as register_report_commands
+from gateway.cli._secret_key import register as register_secret_key_commands
+from gateway.cli._settings import load_settings
 from hub import (
     AuditReport,
     Hub,
@@ -36,13 +36,15 @@ from hub import (
     Principal,
     SchemaTooNew,
     Settings,
+    detect_format,
+    import_rows,
     plan_upgrade,
+    read_rows,
+    seed_demo,
+    seed_reference,
+    upgrade,
     verify_audit,
 )
-from hub._files import detect_format, read_rows
-from hub._imports import import_rows
-from hub._migrate import upgrade
-from hub._seed import seed_demo, seed_reference
 
 app = typer.Typer(help="RightsHub: the human-rights communication data-exchange hub.",
                   no_args_is_help=True)
@@ -384,6 +386,3 @@ def export_contracts(
     for path in write_contracts():
         console.print(f"wrote {path}")
 
-
-if __name__ == "__main__":
-    app()

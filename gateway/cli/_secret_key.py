@@ -20,10 +20,9 @@ import typer
 from cryptography.exceptions import InvalidTag
 from rich.console import Console
 
-from auth import SecretBox
-from auth._rekey import reseal_signing_keys, stale_hashes
-from connectors._rekey import reseal_connector_secrets
-from gateway._cli_settings import load_settings
+from auth import SecretBox, reseal_signing_keys, stale_hashes
+from connectors import reseal_connector_secrets
+from gateway.cli._settings import load_settings
 from hub import Hub, Settings, append_audit, rekey_audit_chain
 
 console = Console(soft_wrap=True)

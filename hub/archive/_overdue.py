@@ -1,5 +1,5 @@
 """The ``archive.overdue`` event: a state-funded product passed its deposit deadline without a
-file (the archive duty, :mod:`hub._archive_duty`).
+file (the archive duty, :mod:`hub.archive._duty`).
 
 :func:`announce_overdue` is the worker's periodic check. It finds the products overdue today
 that were never announced and writes one :class:`ArchiveOverdueNotice` each, with a ``seq``
@@ -21,7 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub._archive_duty import duty_products
 from hub._db import release_seq, take_change_feed_lock
 from hub._files import VIETNAM
 from hub._hub import Hub
@@ -29,6 +28,7 @@ from hub._query import SHARED_VISIBILITIES
 from hub._registry import AgencyGraph
 from hub._tables import Record, utcnow
 from hub._tables_files import ArchiveOverdueNotice
+from hub.archive._duty import duty_products
 
 EVENT_TYPE = "archive.overdue"
 EVENT_OP = "overdue"  # the event's ``op`` (dead letters keep ops of up to 10 characters)

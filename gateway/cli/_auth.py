@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import auth
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)

@@ -16,8 +16,8 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth._ratelimit import RateLimiter
-from gateway._problems import problem_for
+from auth import RateLimiter
+from gateway.http._problems import problem_for
 from hub import PayloadTooLarge, RateLimited
 
 log = structlog.get_logger("rightshub.access")

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gateway._cli_settings import load_settings
 from gateway._reports import check_format, render
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, ReportData, Settings, annual_report, review_report
 
 console = Console(soft_wrap=True)

@@ -14,7 +14,7 @@ from rich.console import Console
 
 import auth
 import connectors
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)

@@ -4,8 +4,8 @@ A file's life (both upload paths end in :func:`finish_upload`):
 
 1. *stage*: the bytes stream to a part file under ``archive_root/uploads`` (never whole in
    memory), hashed on the way when they come in one request;
-2. *check*: size, media type from the bytes (:mod:`hub._media`), the client's checksum,
-   malware (:mod:`hub._clamd`, when configured). A refusal deletes the part file: nothing
+2. *check*: size, media type from the bytes (:mod:`hub.archive._media`), the client's checksum,
+   malware (:mod:`hub.archive._clamd`, when configured). A refusal deletes the part file: nothing
    is stored;
 3. *store*: the blob's row is reserved, then the bytes go to storage under their SHA-256 (a
    rename on local disk, a multipart upload to S3) unless that blob is already there;
@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import _audit as audit
 from hub._archive_db import FileInfo, current_file_lists
-from hub._clamd import scan_file
 from hub._db import release_seq, take_change_feed_lock
 from hub._errors import (
     Forbidden,
@@ -46,19 +45,20 @@ from hub._errors import (
     UnsupportedMediaType,
 )
 from hub._hub import Hub
-from hub._media import (
+from hub._principal import Principal
+from hub._query import visible_to
+from hub._registry import AgencyGraph
+from hub._tables import Record, RecordChange, utcnow
+from hub._tables_files import RecordFile, StoredFile
+from hub.archive._clamd import scan_file
+from hub.archive._media import (
     SNIFF_BYTES,
     UNKNOWN,
     clean_file_name,
     detect_media_type,
     normalise_type,
 )
-from hub._principal import Principal
-from hub._query import visible_to
-from hub._registry import AgencyGraph
-from hub._storage import Storage, storage_for
-from hub._tables import Record, RecordChange, utcnow
-from hub._tables_files import RecordFile, StoredFile
+from hub.archive._storage import Storage, storage_for
 
 ROLES = ("main", "cover", "subtitles", "slides", "transcript")
 WRITE_CHUNK = 1024 * 1024  # bytes gathered before one write (and hash) in a worker thread

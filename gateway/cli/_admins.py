@@ -13,9 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from auth._admins import create_admin, get_admin, list_admins
-from auth._policy import ROLES
-from gateway._cli_settings import load_settings
+from auth import ROLES, create_admin, get_admin, list_admins
+from gateway.cli._settings import load_settings
 from hub import Hub, HubError, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import (
     BackupResult,
     Hub,

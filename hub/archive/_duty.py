@@ -12,7 +12,7 @@ Each such product has one status as of a day:
 The release is ``published_on``; a product that gives only ``publication_year`` is taken as
 released on 31 December of that year, the latest day it can have been, so the hub never
 calls a product overdue earlier than it can be. The deposit is the first attachment of a
-``main`` file (the archived copy, as in :func:`hub._archive.unarchived_state_funded`) while
+``main`` file (the archived copy, as in :func:`hub.archive._service.unarchived_state_funded`) while
 the record still has one (a record whose main files were all detached has none); days are
 Vietnam's (UTC+7). Agencies roll up to the agencies in force (a former province's products
 count for its successor), as in :mod:`hub._programme`.

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway._cli_settings import load_settings
+from gateway.cli._settings import load_settings
 from hub import Hub, Settings, VerifyReport, clean_abandoned_uploads, collect_orphan_files
 from hub import verify_archive as verify_files
 

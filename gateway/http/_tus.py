@@ -2,7 +2,7 @@
 with the creation, termination, checksum and expiration extensions, so standard clients
 (tuspy, tus-js-client, Uppy) upload product files over poor links and resume after a cut.
 
-Hand-written over :mod:`hub._uploads` rather than taken from a package: the tus servers on
+Hand-written over :mod:`hub.archive._uploads` rather than taken from a package: the tus servers on
 PyPI keep their state in local JSON files, while the hub's must live in its database (several
 gateway processes share PostgreSQL), be scoped to the agency's records and finish in the
 archive's checks. Creation metadata (``Upload-Metadata``, base64 values): ``record_id``
@@ -23,11 +23,11 @@ from starlette.requests import ClientDisconnect
 from gateway.deps import HubDep, Writer
 from gateway.routers.records import PROBLEMS
 from hub import Hub, InvalidInput, PreconditionFailed, UnsupportedMediaType
-from hub._archive import FileClaims
-from hub._uploads import (
+from hub.archive import (
     CHECKSUM_ALGORITHMS,
+    FileClaims,
     UploadState,
-    append,
+    append_upload,
     create_upload,
     parse_checksum,
     terminate,
@@ -173,8 +173,8 @@ async def patch(
     offset = _offset(upload_offset, "Upload-Offset")
     checksum = parse_checksum(upload_checksum)
     try:
-        state = await append(hub, principal, upload_id, offset=offset,
-                             chunks=request.stream(), checksum=checksum)
+        state = await append_upload(hub, principal, upload_id, offset=offset,
+                                    chunks=request.stream(), checksum=checksum)
     except ClientDisconnect:
         # The client is gone; what arrived is kept and HEAD tells it where to resume.
         return Response(status_code=400)

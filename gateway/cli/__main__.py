@@ -1,0 +1,5 @@
+"""``python -m gateway.cli``: the ``rightshub`` command."""
+
+from gateway.cli import app
+
+app()

@@ -1,0 +1,92 @@
+"""The product archive: files on records (stored once, shared under the record's policy),
+resumable uploads, storage backends, malware scanning, media types and the archive duty.
+
+The public front of ``hub.archive``: other packages import from here, never from its private
+modules."""
+
+from hub._archive_db import FileInfo, current_file_lists, file_lists_at
+from hub.archive._duty import (
+    Compliance,
+    ComplianceRow,
+    DutyProduct,
+    archive_compliance,
+    duty_products,
+)
+from hub.archive._overdue import announce_overdue, notice_events
+from hub.archive._service import (
+    ROLES,
+    STATE_FUNDING,
+    FileClaims,
+    Staged,
+    UnarchivedReport,
+    VerifyReport,
+    check_claims,
+    collect_orphan_files,
+    detach_file,
+    files_for_records,
+    finish_upload,
+    get_file,
+    get_file_unchecked,
+    link_is_valid,
+    open_file,
+    record_files,
+    sign_link,
+    storage_of,
+    unarchived_state_funded,
+    upload_stream,
+    uploads_dir,
+    verify_archive,
+)
+from hub.archive._uploads import (
+    CHECKSUM_ALGORITHMS,
+    UploadState,
+    clean_abandoned_uploads,
+    create_upload,
+    parse_checksum,
+    terminate,
+    upload_state,
+)
+from hub.archive._uploads import append as append_upload
+
+__all__ = [
+    "CHECKSUM_ALGORITHMS",
+    "ROLES",
+    "STATE_FUNDING",
+    "Compliance",
+    "ComplianceRow",
+    "DutyProduct",
+    "FileClaims",
+    "FileInfo",
+    "Staged",
+    "UnarchivedReport",
+    "UploadState",
+    "VerifyReport",
+    "announce_overdue",
+    "append_upload",
+    "archive_compliance",
+    "check_claims",
+    "clean_abandoned_uploads",
+    "collect_orphan_files",
+    "create_upload",
+    "current_file_lists",
+    "detach_file",
+    "duty_products",
+    "file_lists_at",
+    "files_for_records",
+    "finish_upload",
+    "get_file",
+    "get_file_unchecked",
+    "link_is_valid",
+    "notice_events",
+    "open_file",
+    "parse_checksum",
+    "record_files",
+    "sign_link",
+    "storage_of",
+    "terminate",
+    "unarchived_state_funded",
+    "upload_state",
+    "upload_stream",
+    "uploads_dir",
+    "verify_archive",
+]
