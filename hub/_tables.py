@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlmodel import SQLModel
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -65,7 +66,13 @@ def new_record_id() -> str:
 
 
 class Base(DeclarativeBase):
-    pass
+    """The engine's tables (declarative, used through ``__table__`` in the hot paths).
+
+    They share SQLModel's one ``MetaData`` with the SQLModel entities, so Alembic and the
+    migration tests see every table in one place.
+    """
+
+    metadata = SQLModel.metadata
 
 
 class Agency(Base):
