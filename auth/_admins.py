@@ -26,6 +26,7 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._login_throttle import LoginThrottle, Refusal
 from auth._policy import AGENCY_ADMIN, HUB_ADMIN, ROLES, admin_scopes
@@ -137,7 +138,7 @@ async def create_admin(
         if await tx.get(AdminUser, username) is not None:
             raise Conflict(f"Tài khoản {username} đã tồn tại.", f"Admin {username} exists.")
         if sso_subject is not None and await tx.scalar(
-            sa.select(AdminUser.username).where(AdminUser.sso_subject == sso_subject)
+            sa.select(col(AdminUser.username)).where(col(AdminUser.sso_subject) == sso_subject)
         ):
             raise Conflict("Định danh SSO đã được dùng.", "The SSO subject is already linked.")
         row = AdminUser(
@@ -164,7 +165,7 @@ async def get_admin(
 async def list_admins(hub: Hub, *, agency: str | None = None) -> list[AdminInfo]:
     query = sa.select(AdminUser).order_by(AdminUser.username)
     if agency is not None:
-        query = query.where(AdminUser.agency == agency)
+        query = query.where(col(AdminUser.agency) == agency)
     async with hub.db.session() as session:
         return [AdminInfo.of(r) for r in (await session.scalars(query)).all()]
 
@@ -330,11 +331,12 @@ async def sso_login(hub: Hub, *, subject: str, email: str | None) -> AdminInfo:
     IdP's ``sub``), else by a verified e-mail equal to the username or the linked subject."""
     async with hub.db.transaction() as session:
         await take_change_feed_lock(session)
-        row = await session.scalar(sa.select(AdminUser).where(AdminUser.sso_subject == subject))
+        row = await session.scalar(
+            sa.select(AdminUser).where(col(AdminUser.sso_subject) == subject))
         if row is None and email:
             row = await session.scalar(
                 sa.select(AdminUser).where(
-                    sa.or_(AdminUser.username == email, AdminUser.sso_subject == email)
+                    sa.or_(col(AdminUser.username) == email, col(AdminUser.sso_subject) == email)
                 )
             )
         info = None

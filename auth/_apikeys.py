@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._authority import authority
 from auth._clients import check_scopes, in_transaction
@@ -103,14 +104,14 @@ async def list_api_keys(
     hub: Hub, *, client_id: str | None = None, prefix: str | None = None,
     agency: str | None = None,
 ) -> list[ApiKeyInfo]:
-    query = sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id)
+    query = sa.select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.key_id))
     if client_id is not None:
-        query = query.where(ApiKey.client_id == client_id)
+        query = query.where(col(ApiKey.client_id) == client_id)
     if prefix:
-        query = query.where(ApiKey.key_id.startswith(_key_id(prefix), autoescape=True))
+        query = query.where(col(ApiKey.key_id).startswith(_key_id(prefix), autoescape=True))
     if agency is not None:
-        query = query.join(Client, Client.client_id == ApiKey.client_id).where(
-            Client.agency == agency
+        query = query.join(Client, col(Client.client_id) == col(ApiKey.client_id)).where(
+            col(Client.agency) == agency
         )
     async with hub.db.session() as session:
         return [ApiKeyInfo.of(row) for row in (await session.scalars(query)).all()]
@@ -176,8 +177,8 @@ async def verify_api_key(hub: Hub, api_key: str) -> Principal:
     async with hub.db.session() as session:
         row = (await session.execute(
             sa.select(ApiKey, Client)
-            .join(Client, Client.client_id == ApiKey.client_id)
-            .where(ApiKey.key_id == key_id)
+            .join(Client, col(Client.client_id) == col(ApiKey.client_id))
+            .where(col(ApiKey.key_id) == key_id)
         )).first()
     made_by = auth.box.match(api_key, row[0].key_hash) if row is not None else None
     if row is None or made_by is None:
@@ -223,8 +224,9 @@ async def _touch(hub: Hub, key_id: str, last_used: datetime | None, now: datetim
         async with hub.db.transaction() as session:
             await session.execute(
                 sa.update(ApiKey)
-                .where(ApiKey.key_id == key_id)
-                .where(sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < threshold))
+                .where(col(ApiKey.key_id) == key_id)
+                .where(sa.or_(col(ApiKey.last_used_at).is_(None),
+                              col(ApiKey.last_used_at) < threshold))
                 .values(last_used_at=now)
             )
     except Exception as exc:  # bookkeeping must never fail the request (e.g. read-only DB)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._authority import authority
 from auth._secrets import new_secret
@@ -144,7 +145,7 @@ async def get_client(hub: Hub, client_id: str) -> ClientInfo | None:
 async def list_clients(hub: Hub, *, agency: str | None = None) -> list[ClientInfo]:
     query = sa.select(Client).order_by(Client.agency, Client.client_id)
     if agency is not None:
-        query = query.where(Client.agency == agency)
+        query = query.where(col(Client.agency) == agency)
     async with hub.db.session() as session:
         return [ClientInfo.of(row) for row in (await session.scalars(query)).all()]
 

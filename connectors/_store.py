@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth import SecretBox, load_secret_key
 from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
@@ -193,7 +194,7 @@ async def get_connector(hub: Hub, connector_id: str) -> ConnectorInfo:
 async def list_connectors(hub: Hub, *, agency: str | None = None) -> list[ConnectorInfo]:
     stmt = sa.select(Connector).order_by(Connector.agency, Connector.id)
     if agency is not None:
-        stmt = stmt.where(Connector.agency == agency)
+        stmt = stmt.where(col(Connector.agency) == agency)
     async with hub.db.session() as session:
         rows = (await session.execute(stmt)).scalars().all()
     return [info_of(r, hub.settings) for r in rows]

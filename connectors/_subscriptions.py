@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 import schemas
 from auth import _policy as policy
@@ -181,7 +182,7 @@ def _unknown(subscription_id: str) -> NotFound:
 async def _owned(
     session: AsyncSession, principal: Principal, subscription_id: str, *, lock: bool = False
 ) -> Subscription:
-    stmt = sa.select(Subscription).where(Subscription.id == subscription_id)
+    stmt = sa.select(Subscription).where(col(Subscription.id) == subscription_id)
     row = (await session.scalars(stmt.with_for_update() if lock else stmt)).one_or_none()
     if row is None or (not policy.is_hub_admin(principal) and row.agency != principal.agency):
         raise _unknown(subscription_id)
@@ -197,7 +198,8 @@ async def _agency_of(hub: Hub, principal: Principal, subscription_id: str) -> st
 async def _dead_count(session: AsyncSession, subscription_id: str) -> int:
     return int(await session.scalar(
         sa.select(sa.func.count()).select_from(DeadLetter).where(
-            DeadLetter.subscription_id == subscription_id, DeadLetter.status != "redelivered")
+            col(DeadLetter.subscription_id) == subscription_id,
+            col(DeadLetter.status) != "redelivered")
     ) or 0)
 
 
@@ -276,13 +278,13 @@ async def list_subscriptions(
     """Subscriptions the caller administers (a hub admin may narrow to one ``agency``)."""
     agency = policy.tenant_filter(principal, agency)
     async with hub.db.session() as session:
-        stmt = sa.select(Subscription).order_by(Subscription.agency, Subscription.created_at)
+        stmt = sa.select(Subscription).order_by(Subscription.agency, col(Subscription.created_at))
         if agency is not None:
-            stmt = stmt.where(Subscription.agency == agency)
+            stmt = stmt.where(col(Subscription.agency) == agency)
         rows = list(await session.scalars(stmt))
         counts = dict((await session.execute(
-            sa.select(DeadLetter.subscription_id, sa.func.count())
-            .where(DeadLetter.status != "redelivered")
+            sa.select(col(DeadLetter.subscription_id), sa.func.count())
+            .where(col(DeadLetter.status) != "redelivered")
             .group_by(DeadLetter.subscription_id)
         )).tuples().all())
     return [SubscriptionInfo.of(r, int(counts.get(r.id, 0))) for r in rows]
@@ -389,9 +391,11 @@ async def delete_subscription(hub: Hub, principal: Principal, subscription_id: s
     async with admin_action(hub, principal, "admin.subscriptions.delete",
                             target=f"subscription/{subscription_id}", agency=agency) as tx:
         await _owned(tx, principal, subscription_id, lock=True)
-        for table in (DeadLetter, DeliveryAttempt):
-            await tx.execute(sa.delete(table).where(table.subscription_id == subscription_id))
-        await tx.execute(sa.delete(Subscription).where(Subscription.id == subscription_id))
+        await tx.execute(sa.delete(DeadLetter)
+                         .where(col(DeadLetter.subscription_id) == subscription_id))
+        await tx.execute(sa.delete(DeliveryAttempt)
+                         .where(col(DeliveryAttempt.subscription_id) == subscription_id))
+        await tx.execute(sa.delete(Subscription).where(col(Subscription.id) == subscription_id))
 
 
 async def replay_subscription(
@@ -431,13 +435,13 @@ async def list_deliveries(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Delivery attempts, newest first; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
-    stmt = sa.select(DeliveryAttempt).where(DeliveryAttempt.subscription_id == subscription_id)
+    stmt = sa.select(DeliveryAttempt).where(col(DeliveryAttempt.subscription_id) == subscription_id)
     if before is not None:
-        stmt = stmt.where(DeliveryAttempt.id < before)
+        stmt = stmt.where(col(DeliveryAttempt.id) < before)
     if outcome is not None:
-        stmt = stmt.where(DeliveryAttempt.outcome == outcome)
+        stmt = stmt.where(col(DeliveryAttempt.outcome) == outcome)
     async with hub.db.session() as session:
-        rows = list(await session.scalars(stmt.order_by(DeliveryAttempt.id.desc())
+        rows = list(await session.scalars(stmt.order_by(col(DeliveryAttempt.id).desc())
                                           .limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -460,13 +464,13 @@ async def list_dead_letters(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Dead letters in ``seq`` order; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
-    stmt = sa.select(DeadLetter).where(DeadLetter.subscription_id == subscription_id)
+    stmt = sa.select(DeadLetter).where(col(DeadLetter.subscription_id) == subscription_id)
     if status is not None:
-        stmt = stmt.where(DeadLetter.status == status)
+        stmt = stmt.where(col(DeadLetter.status) == status)
     if after is not None:
-        stmt = stmt.where(DeadLetter.seq > after)
+        stmt = stmt.where(col(DeadLetter.seq) > after)
     async with hub.db.session() as session:
-        rows = list(await session.scalars(stmt.order_by(DeadLetter.seq).limit(limit + 1)))
+        rows = list(await session.scalars(stmt.order_by(col(DeadLetter.seq)).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return [_dead_dict(r) for r in rows], (rows[-1].seq if more and rows else None)
@@ -482,11 +486,12 @@ async def redeliver_dead_letters(
     async with admin_action(hub, principal, "admin.subscriptions.redeliver",
                             target=f"subscription/{subscription_id}", agency=agency,
                             details=details) as tx:
-        stmt = sa.update(DeadLetter).where(DeadLetter.subscription_id == subscription_id)
+        stmt = sa.update(DeadLetter).where(col(DeadLetter.subscription_id) == subscription_id)
         if seqs is None:
-            stmt = stmt.where(DeadLetter.status == "dead")
+            stmt = stmt.where(col(DeadLetter.status) == "dead")
         else:
-            stmt = stmt.where(DeadLetter.seq.in_(list(seqs)), DeadLetter.status != "redeliver")
+            stmt = stmt.where(col(DeadLetter.seq).in_(list(seqs)),
+                              col(DeadLetter.status) != "redeliver")
         result = await tx.execute(stmt.values(status="redeliver",
                                               redelivery_requested_by=principal.client_id))
         count = int(getattr(result, "rowcount", 0) or 0)

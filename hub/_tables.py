@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -75,7 +75,7 @@ class Base(DeclarativeBase):
     metadata = SQLModel.metadata
 
 
-class Agency(Base):
+class Agency(SQLModel, table=True):
     """An agency of the dated registry: a ministry, central body or province.
 
     ``valid_until`` is set for agencies that ceased (e.g. the 63 former provinces merged on
@@ -84,14 +84,14 @@ class Agency(Base):
 
     __tablename__ = "agencies"
 
-    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    level: Mapped[str] = mapped_column(sa.String(20))
-    valid_from: Mapped[date | None] = mapped_column(sa.Date)
-    valid_until: Mapped[date | None] = mapped_column(sa.Date)
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    code: str = Field(primary_key=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    kind: str = Field(sa_type=sa.String(40))
+    level: str = Field(sa_type=sa.String(20))
+    valid_from: date | None = Field(default=None, sa_type=sa.Date)
+    valid_until: date | None = Field(default=None, sa_type=sa.Date)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AgencySuccession(Base):
@@ -253,7 +253,7 @@ class IdempotencyKey(Base):
 # --- Security (issue 3): clients, API keys, admin accounts, signing keys, audit ---------------
 
 
-class Client(Base):
+class Client(SQLModel, table=True):
     """An agency system that calls the hub: OAuth2 client credentials or API keys.
 
     ``secret_hash`` is an HMAC-SHA256 of the client secret under the hub's secret key (secrets
@@ -263,21 +263,21 @@ class Client(Base):
 
     __tablename__ = "clients"
 
-    client_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    auth_method: Mapped[str] = mapped_column(sa.String(40), default="client_secret_basic")
-    secret_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    client_id: str = Field(primary_key=True, sa_type=sa.String(100))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    scopes: list[str] = Field(sa_type=JSONType)
+    auth_method: str = Field(default="client_secret_basic", sa_type=sa.String(40))
+    secret_hash: str | None = Field(default=None, sa_type=sa.String(64))
     # Id of the secret key that made ``secret_hash`` (None: made before migration 0013).
-    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
-    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
+    jwks: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class ApiKey(Base):
+class ApiKey(SQLModel, table=True):
     """An API key: ``<prefix>_<key_id>_<secret>``; only an HMAC-SHA256 of the whole key is kept.
 
     Several active keys per client allow overlap during rotation; ``revoked_at`` takes effect
@@ -286,34 +286,36 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    key_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: str = Field(primary_key=True, sa_type=sa.String(40))
+    client_id: str = Field(
+        foreign_key="clients.client_id", index=True, sa_type=sa.String(100)
+    )
+    name: str = Field(sa_type=sa.String(300))
+    key_hash: str = Field(sa_type=sa.String(64))
     # Id of the secret key that made ``key_hash`` (None: made before migration 0013).
-    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
+    scopes: list[str] = Field(sa_type=JSONType)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class AdminUser(Base):
+class AdminUser(SQLModel, table=True):
     """A console account: ``hub_admin`` (everything) or ``agency_admin`` (its agency only)."""
 
     __tablename__ = "admin_users"
 
-    username: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    display_name: Mapped[str] = mapped_column(sa.String(300))
-    role: Mapped[str] = mapped_column(sa.String(20))
-    agency: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.code"))
-    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
-    sso_subject: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    username: str = Field(primary_key=True, sa_type=sa.String(200))
+    display_name: str = Field(sa_type=sa.String(300))
+    role: str = Field(sa_type=sa.String(20))
+    agency: str | None = Field(default=None, foreign_key="agencies.code", sa_type=sa.String(40))
+    password_hash: str | None = Field(default=None, sa_type=sa.String(200))
+    sso_subject: str | None = Field(default=None, unique=True, sa_type=sa.String(300))
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AdminSession(Base):
