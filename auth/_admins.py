@@ -17,8 +17,6 @@ import re
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,7 +42,7 @@ from hub import (
 )
 from hub._audit import append, append_in_own_transaction
 from hub._db import take_change_feed_lock
-from hub._tables import AdminUser, Agency, utcnow
+from hub._tables import AdminUser, AdminUserPublic, Agency, utcnow
 
 log = structlog.get_logger("rightshub.auth")
 
@@ -55,31 +53,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("rightshub-dummy-password-for-constant-time")
 
 
-@dataclass(frozen=True)
-class AdminInfo:
-    username: str
-    display_name: str
-    role: str
-    agency: str | None
-    active: bool
-    has_password: bool
-    sso_subject: str | None
-    created_at: datetime
-    last_login_at: datetime | None
-
-    @classmethod
-    def of(cls, row: AdminUser) -> AdminInfo:
-        return cls(row.username, row.display_name, row.role, row.agency, row.active,
-                   row.password_hash is not None, row.sso_subject, row.created_at,
-                   row.last_login_at)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "username": self.username, "display_name": self.display_name, "role": self.role,
-            "agency": self.agency, "active": self.active, "has_password": self.has_password,
-            "sso_subject": self.sso_subject, "created_at": self.created_at,
-            "last_login_at": self.last_login_at,
-        }
+# What the console and the admin API show of an account (the table's SQLModel entity).
+AdminInfo = AdminUserPublic
 
 
 def hash_password(password: str) -> str:

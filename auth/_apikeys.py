@@ -24,7 +24,7 @@ from auth._authority import authority
 from auth._clients import check_scopes, in_transaction
 from auth._rehash import rehash
 from hub import Hub, InvalidInput, NotFound, Principal, Unauthenticated
-from hub._tables import ApiKey, Client
+from hub._tables import ApiKey, ApiKeyPublic, Client
 
 log = structlog.get_logger("rightshub.auth")
 
@@ -41,23 +41,12 @@ def looks_like_api_key(value: str) -> bool:
     return value.startswith(API_KEY_PREFIX)
 
 
-@dataclass(frozen=True)
-class ApiKeyInfo:
-    key_id: str
-    client_id: str
-    name: str
-    prefix: str  # "rhk_<key_id>": what lists and logs may show
-    scopes: list[str]
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
+# An API key as admins see it (the table's SQLModel entity, never the key or its hash).
+ApiKeyInfo = ApiKeyPublic
 
-    @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyInfo:
-        return cls(row.key_id, row.client_id, row.name, API_KEY_PREFIX + row.key_id,
-                   list(row.scopes), row.expires_at, row.last_used_at, row.revoked_at,
-                   row.created_at)
+
+def _public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.of(row, API_KEY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -93,7 +82,7 @@ async def create_api_key(
         )
         tx.add(row)
         await tx.flush()
-        return CreatedApiKey(ApiKeyInfo.of(row), plaintext)
+        return CreatedApiKey(_public(row), plaintext)
 
 
 def _key_id(key_id_or_prefix: str) -> str:
@@ -114,7 +103,7 @@ async def list_api_keys(
             col(Client.agency) == agency
         )
     async with hub.db.session() as session:
-        return [ApiKeyInfo.of(row) for row in (await session.scalars(query)).all()]
+        return [_public(row) for row in (await session.scalars(query)).all()]
 
 
 async def revoke_api_key(
@@ -127,7 +116,7 @@ async def revoke_api_key(
         if row.revoked_at is None:
             row.revoked_at = _utcnow()
         await tx.flush()
-        return ApiKeyInfo.of(row)
+        return _public(row)
 
 
 async def rotate_api_key(

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub._tables import AdminUserPublic, ApiKeyPublic, ClientPublic
 from schemas import TEXT_CONTROL
 from schemas._fields import custom_error
 
@@ -230,14 +231,10 @@ class ClientUpdate(_Body):
     active: bool = optional()
 
 
-class ClientOut(BaseModel):
-    client_id: str
-    agency: str
-    name: str
-    scopes: list[str]
-    auth_method: str
-    active: bool
-    has_jwks: bool
+# The answers' models are the SQLModel entities' public shapes (hub/_tables*.py), under the
+# names the contract has always given them; no docstring, so no description in the contract.
+class ClientOut(ClientPublic):
+    pass
 
 
 class ClientCreated(ClientOut):
@@ -260,16 +257,8 @@ class ApiKeyRotate(_Body):
     expires_at: IsoDateTime | None = None
 
 
-class ApiKeyOut(BaseModel):
-    key_id: str
-    client_id: str
-    name: str
-    prefix: str
-    scopes: list[str]
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
+class ApiKeyOut(ApiKeyPublic):
+    pass
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -301,16 +290,8 @@ class PasswordReset(_Body):
     password: SecretStr = Field(min_length=12, max_length=1024)
 
 
-class AdminUserOut(BaseModel):
-    username: str
-    display_name: str
-    role: str
-    agency: str | None
-    active: bool
-    has_password: bool
-    sso_subject: str | None
-    created_at: datetime
-    last_login_at: datetime | None
+class AdminUserOut(AdminUserPublic):
+    pass
 
 
 class AdminUserListOut(BaseModel):

@@ -10,7 +10,7 @@ import os
 import time
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -253,7 +253,20 @@ class IdempotencyKey(Base):
 # --- Security (issue 3): clients, API keys, admin accounts, signing keys, audit ---------------
 
 
-class Client(SQLModel, table=True):
+class ClientBase(SQLModel):
+    """What a client shows (:class:`ClientPublic`) and its table stores alike."""
+
+    client_id: str = Field(primary_key=True, sa_type=sa.String(100))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    scopes: list[str] = Field(sa_type=JSONType)
+    # A column default only: the answers list it as required.
+    auth_method: str = Field(
+        sa_type=sa.String(40), sa_column_kwargs={"default": "client_secret_basic"}
+    )
+
+
+class Client(ClientBase, table=True):
     """An agency system that calls the hub: OAuth2 client credentials or API keys.
 
     ``secret_hash`` is an HMAC-SHA256 of the client secret under the hub's secret key (secrets
@@ -263,11 +276,6 @@ class Client(SQLModel, table=True):
 
     __tablename__ = "clients"
 
-    client_id: str = Field(primary_key=True, sa_type=sa.String(100))
-    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
-    name: str = Field(sa_type=sa.String(300))
-    scopes: list[str] = Field(sa_type=JSONType)
-    auth_method: str = Field(default="client_secret_basic", sa_type=sa.String(40))
     secret_hash: str | None = Field(default=None, sa_type=sa.String(64))
     # Id of the secret key that made ``secret_hash`` (None: made before migration 0013).
     hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
@@ -277,7 +285,30 @@ class Client(SQLModel, table=True):
     created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class ApiKey(SQLModel, table=True):
+class ClientPublic(ClientBase):
+    """A client as admins see it: whether it has a JWKS, never its secret or hash."""
+
+    active: bool
+    has_jwks: bool
+
+    @classmethod
+    def of(cls, row: Client) -> Self:
+        return cls(client_id=row.client_id, agency=row.agency, name=row.name,
+                   scopes=list(row.scopes), auth_method=row.auth_method, active=row.active,
+                   has_jwks=bool(row.jwks))
+
+
+class ApiKeyBase(SQLModel):
+    """What an API key shows (:class:`ApiKeyPublic`) and its table stores alike."""
+
+    key_id: str = Field(primary_key=True, sa_type=sa.String(40))
+    client_id: str = Field(
+        foreign_key="clients.client_id", index=True, sa_type=sa.String(100)
+    )
+    name: str = Field(sa_type=sa.String(300))
+
+
+class ApiKey(ApiKeyBase, table=True):
     """An API key: ``<prefix>_<key_id>_<secret>``; only an HMAC-SHA256 of the whole key is kept.
 
     Several active keys per client allow overlap during rotation; ``revoked_at`` takes effect
@@ -286,11 +317,6 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__ = "api_keys"
 
-    key_id: str = Field(primary_key=True, sa_type=sa.String(40))
-    client_id: str = Field(
-        foreign_key="clients.client_id", index=True, sa_type=sa.String(100)
-    )
-    name: str = Field(sa_type=sa.String(300))
     key_hash: str = Field(sa_type=sa.String(64))
     # Id of the secret key that made ``key_hash`` (None: made before migration 0013).
     hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
@@ -302,20 +328,61 @@ class ApiKey(SQLModel, table=True):
     created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class AdminUser(SQLModel, table=True):
-    """A console account: ``hub_admin`` (everything) or ``agency_admin`` (its agency only)."""
+class ApiKeyPublic(ApiKeyBase):
+    """An API key as admins see it: its prefix (``rhk_<key_id>``), never the key or its hash."""
 
-    __tablename__ = "admin_users"
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: ApiKey, prefix: str) -> Self:
+        return cls(key_id=row.key_id, client_id=row.client_id, name=row.name,
+                   prefix=prefix + row.key_id, scopes=list(row.scopes),
+                   expires_at=row.expires_at, last_used_at=row.last_used_at,
+                   revoked_at=row.revoked_at, created_at=row.created_at)
+
+
+class AdminUserBase(SQLModel):
+    """What an admin account shows (:class:`AdminUserPublic`) and its table stores alike."""
 
     username: str = Field(primary_key=True, sa_type=sa.String(200))
     display_name: str = Field(sa_type=sa.String(300))
     role: str = Field(sa_type=sa.String(20))
-    agency: str | None = Field(default=None, foreign_key="agencies.code", sa_type=sa.String(40))
+    agency: str | None = Field(foreign_key="agencies.code", sa_type=sa.String(40))
+
+
+class AdminUser(AdminUserBase, table=True):
+    """A console account: ``hub_admin`` (everything) or ``agency_admin`` (its agency only)."""
+
+    __tablename__ = "admin_users"
+
     password_hash: str | None = Field(default=None, sa_type=sa.String(200))
     sso_subject: str | None = Field(default=None, unique=True, sa_type=sa.String(300))
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AdminUserPublic(AdminUserBase):
+    """An admin account as the console and the admin API show it: whether it has a password,
+    never the hash."""
+
+    active: bool
+    has_password: bool
+    sso_subject: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AdminUser) -> Self:
+        return cls(username=row.username, display_name=row.display_name, role=row.role,
+                   agency=row.agency, active=row.active,
+                   has_password=row.password_hash is not None, sso_subject=row.sso_subject,
+                   created_at=row.created_at, last_login_at=row.last_login_at)
 
 
 class AdminSession(Base):
