@@ -8,8 +8,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +21,7 @@ from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused
 from hub import Conflict, Hub, InvalidInput, NotFound, Settings, previous_secret_keys
 from hub._tables import utcnow
-from hub._tables_connectors import Connector
+from hub._tables_connectors import Connector, ConnectorPublic
 
 _KEY_CONTEXT = b"rightshub connector secrets v1"
 
@@ -63,28 +61,8 @@ def unseal(settings: Settings, connector_id: str, sealed: str | None) -> Secrets
     return Secrets.model_validate(json.loads(raw))
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorInfo:
-    """What admins see of a connector: never a secret, only which ones are set."""
-
-    id: str
-    agency: str
-    name: str
-    kind: str
-    config: dict[str, Any]
-    secrets_set: list[str]
-    enabled: bool
-    schedule_seconds: int
-    next_run_at: datetime | None
-    full_refresh_requested: bool
-    failures: int
-    breaker_open_until: datetime | None
-    running: bool
-    created_at: datetime
-    updated_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# What admins see of a connector (the table's SQLModel entity): never a secret.
+ConnectorInfo = ConnectorPublic
 
 
 def info_of(row: Connector, settings: Settings) -> ConnectorInfo:

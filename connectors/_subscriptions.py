@@ -13,13 +13,11 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -33,51 +31,14 @@ from connectors._secretbox import seal_secret
 from hub import Conflict, Hub, InvalidInput, NotFound, Principal
 from hub._db import CHANGE_FEED_LOCK
 from hub._tables import HubLock, utcnow
-from hub._tables_delivery import DeadLetter, DeliveryAttempt, Subscription
+from hub._tables_delivery import DeadLetter, DeliveryAttempt, Subscription, SubscriptionPublic
 
 AuthKind = Literal["hmac", "oauth2"]
 MIN_SECRET_LENGTH = 32
 
 
-@dataclass(frozen=True)
-class SubscriptionInfo:
-    """A subscription as admins see it; never its secret."""
-
-    id: str
-    agency: str
-    name: str
-    endpoint_url: str
-    record_types: list[str] | None
-    owner_agencies: list[str] | None
-    themes: list[str] | None
-    auth_kind: str
-    token_url: str | None
-    oauth_client_id: str | None
-    oauth_scope: str | None
-    active: bool
-    position: Annotated[int, Field(description="The last change-feed seq handled")]
-    attempts: Annotated[int, Field(description="Failed attempts of the batch being delivered")]
-    next_attempt_at: datetime
-    last_error: str | None
-    last_delivered_at: datetime | None
-    delivered_events: int
-    dead_letters: int
-    created_at: datetime
-    created_by: str | None
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Subscription, dead_letters: int = 0) -> SubscriptionInfo:
-        return cls(
-            row.id, row.agency, row.name, row.endpoint_url, row.record_types,
-            row.owner_agencies, row.themes, row.auth_kind, row.token_url, row.oauth_client_id,
-            row.oauth_scope, row.active, row.position, row.attempts, row.next_attempt_at,
-            row.last_error, row.last_delivered_at, row.delivered_events, dead_letters,
-            row.created_at, row.created_by, row.updated_at,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# A subscription as admins see it (the table's SQLModel entity): never its secret.
+SubscriptionInfo = SubscriptionPublic
 
 
 @dataclass(frozen=True)

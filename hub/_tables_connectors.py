@@ -20,18 +20,23 @@ from sqlmodel import Field, SQLModel
 from hub._tables import Base, JSONType, UTCDateTime, utcnow
 
 
-class Connector(SQLModel, table=True):
-    """A pull connector of one agency: ``kind`` "rest" (an agency API) or "hub" (another
-    RightsHub's change feed). ``config`` holds no secret; ``secrets`` is AES-GCM sealed."""
-
-    __tablename__ = "connectors"
-    __table_args__ = (sa.Index("ix_connectors_due", "enabled", "next_run_at"),)
+class ConnectorBase(SQLModel):
+    """What a connector shows (:class:`ConnectorPublic`) and its table stores alike."""
 
     id: str = Field(primary_key=True, sa_type=sa.String(64))
     agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
     name: str = Field(sa_type=sa.String(300))
     kind: str = Field(sa_type=sa.String(20))
     config: dict[str, Any] = Field(sa_type=JSONType)
+
+
+class Connector(ConnectorBase, table=True):
+    """A pull connector of one agency: ``kind`` "rest" (an agency API) or "hub" (another
+    RightsHub's change feed). ``config`` holds no secret; ``secrets`` is AES-GCM sealed."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (sa.Index("ix_connectors_due", "enabled", "next_run_at"),)
+
     secrets: str | None = Field(default=None, sa_type=sa.Text)
     enabled: bool = Field(default=True)
     schedule_seconds: int = Field(default=3600)
@@ -48,6 +53,23 @@ class Connector(SQLModel, table=True):
     created_by: str | None = Field(default=None, sa_type=sa.String(200))
     # An admin asked for a run (API or console): the worker records it as "manual", by them.
     run_requested_by: str | None = Field(default=None, sa_type=sa.String(200))
+
+
+class ConnectorPublic(ConnectorBase):
+    """What admins see of a connector: never a secret, only which ones are set
+    (``secrets_set``); ``running`` while a worker holds its lease. Built by
+    ``connectors._store.info_of``, which can unseal the secrets to name them."""
+
+    secrets_set: list[str]
+    enabled: bool
+    schedule_seconds: int
+    next_run_at: datetime | None
+    full_refresh_requested: bool
+    failures: int
+    breaker_open_until: datetime | None
+    running: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class ConnectorRun(Base):

@@ -13,6 +13,7 @@ change's commit and its delivery, and ingest writes no extra row per subscriber.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -23,7 +24,21 @@ from hub._tables import JSONType, UTCDateTime, utcnow
 AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-class Subscription(SQLModel, table=True):
+class SubscriptionBase(SQLModel):
+    """What a subscription shows (:class:`SubscriptionPublic`) and its table stores alike."""
+
+    id: str = Field(primary_key=True, sa_type=sa.String(36))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    endpoint_url: str = Field(sa_type=sa.Text)
+    # Filters; None = everything the agency may read.
+    record_types: list[str] | None = Field(sa_type=JSONType)
+    owner_agencies: list[str] | None = Field(sa_type=JSONType)
+    themes: list[str] | None = Field(sa_type=JSONType)
+    auth_kind: str = Field(sa_type=sa.String(20))
+
+
+class Subscription(SubscriptionBase, table=True):
     """An agency endpoint that receives the changes its agency may read, filtered.
 
     ``secret_encrypted`` holds the HMAC signing secret or the OAuth2 client secret, encrypted
@@ -35,15 +50,6 @@ class Subscription(SQLModel, table=True):
     __tablename__ = "subscriptions"
     __table_args__ = (sa.Index("ix_subscriptions_due", "active", "next_attempt_at"),)
 
-    id: str = Field(primary_key=True, sa_type=sa.String(36))
-    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
-    name: str = Field(sa_type=sa.String(300))
-    endpoint_url: str = Field(sa_type=sa.Text)
-    # Filters; None = everything the agency may read.
-    record_types: list[str] | None = Field(default=None, sa_type=JSONType)
-    owner_agencies: list[str] | None = Field(default=None, sa_type=JSONType)
-    themes: list[str] | None = Field(default=None, sa_type=JSONType)
-    auth_kind: str = Field(sa_type=sa.String(20))
     secret_encrypted: str = Field(sa_type=sa.Text)
     token_url: str | None = Field(default=None, sa_type=sa.Text)
     oauth_client_id: str | None = Field(default=None, sa_type=sa.String(200))
@@ -60,6 +66,40 @@ class Subscription(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str | None = Field(default=None, sa_type=sa.String(200))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SubscriptionPublic(SubscriptionBase):
+    """A subscription as admins see it: never its secret; ``dead_letters`` counts the events
+    still dead or waiting for redelivery."""
+
+    token_url: str | None
+    oauth_client_id: str | None
+    oauth_scope: str | None
+    active: bool
+    position: int = Field(description="The last change-feed seq handled")
+    attempts: int = Field(description="Failed attempts of the batch being delivered")
+    next_attempt_at: datetime
+    last_error: str | None
+    last_delivered_at: datetime | None
+    delivered_events: int
+    dead_letters: int
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Subscription, dead_letters: int = 0) -> Self:
+        return cls(
+            id=row.id, agency=row.agency, name=row.name, endpoint_url=row.endpoint_url,
+            record_types=row.record_types, owner_agencies=row.owner_agencies,
+            themes=row.themes, auth_kind=row.auth_kind, token_url=row.token_url,
+            oauth_client_id=row.oauth_client_id, oauth_scope=row.oauth_scope,
+            active=row.active, position=row.position, attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at, last_error=row.last_error,
+            last_delivered_at=row.last_delivered_at, delivered_events=row.delivered_events,
+            dead_letters=dead_letters, created_at=row.created_at, created_by=row.created_by,
+            updated_at=row.updated_at,
+        )
 
 
 class DeliveryAttempt(SQLModel, table=True):
