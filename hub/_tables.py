@@ -10,12 +10,16 @@ import os
 import time
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import sqlalchemy as sa
+from pydantic import Field as PydanticField
+from pydantic import SecretStr
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Field, SQLModel
+
+from hub._bodies import Body, IsoDateTime, optional
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -383,6 +387,70 @@ class AdminUserPublic(AdminUserBase):
                    agency=row.agency, active=row.active,
                    has_password=row.password_hash is not None, sso_subject=row.sso_subject,
                    created_at=row.created_at, last_login_at=row.last_login_at)
+
+
+# --- The admin API's bodies for these entities (strict: hub/_bodies.py) ----------------------
+# No docstrings on the bodies: a docstring would become the schema's description in the
+# contract (openapi/openapi.json).
+
+Scope = Literal["records:read", "records:write", "changes:read", "admin"]
+Role = Literal["hub_admin", "agency_admin"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+def _default_scopes() -> list[Scope]:
+    return ["records:read", "records:write", "changes:read"]
+
+
+# Body's strict config over SQLModel's (mypy sees two model_config types; pydantic merges them).
+class ClientCreate(ClientBase, Body):  # type: ignore[misc]
+    agency: str = PydanticField(min_length=1, max_length=40)
+    name: str = PydanticField(min_length=1, max_length=300)
+    client_id: str | None = PydanticField(  # type: ignore[assignment]  # made when left out
+        default=None, pattern=r"^[A-Za-z0-9._-]{3,100}$"
+    )
+    scopes: list[Scope] = PydanticField(  # type: ignore[assignment]
+        default_factory=_default_scopes, max_length=10
+    )
+    auth_method: AuthMethod = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+
+
+class ClientUpdate(Body):
+    name: str = optional(min_length=1, max_length=300)
+    scopes: list[Scope] = optional(max_length=10)
+    active: bool = optional()
+
+
+class ApiKeyCreate(Body):
+    client_id: str = PydanticField(min_length=1, max_length=100)
+    name: str = PydanticField(min_length=1, max_length=300)
+    scopes: list[Scope] | None = PydanticField(default=None, max_length=10)
+    expires_at: IsoDateTime | None = None
+
+
+class ApiKeyRotate(Body):
+    overlap_seconds: int | None = PydanticField(default=None, ge=0, le=90 * 24 * 3600)
+    expires_at: IsoDateTime | None = None
+
+
+class AdminUserCreate(AdminUserBase, Body):  # type: ignore[misc]
+    username: str = PydanticField(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9._@+-]+$")
+    role: Role = PydanticField()
+    agency: str | None = PydanticField(default=None, max_length=40)
+    display_name: str | None = PydanticField(  # type: ignore[assignment]
+        default=None, max_length=300
+    )
+    password: SecretStr | None = PydanticField(default=None, min_length=12, max_length=1024)
+    sso_subject: str | None = PydanticField(default=None, max_length=300)
+
+
+class AdminUserUpdate(Body):
+    role: Role = optional()
+    agency: str | None = PydanticField(default=None, max_length=40)
+    active: bool = optional()
+    display_name: str = optional(max_length=300)
+    sso_subject: str | None = PydanticField(default=None, max_length=300)
 
 
 class AdminSession(Base):
