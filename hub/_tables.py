@@ -1,6 +1,18 @@
-"""The central database's tables.
+"""The central database's tables, all on one ``MetaData`` (SQLModel's).
 
-Tables are never used as request bodies or response models: wire models live in ``schemas``.
+Two kinds (docs/data-model.md):
+
+* **SQLModel entities**, the tables that are also API objects: :class:`Agency`,
+  :class:`AdminUser`, :class:`Client`, :class:`ApiKey` here; ``Connector``, ``Subscription``,
+  ``DeliveryAttempt``, ``DeadLetter`` and ``StoredFile`` in the sibling modules. Beside each of
+  the admin API's, as in the FastAPI full-stack template: ``XBase`` (the fields shared), the
+  table ``X(XBase, table=True)``, ``XPublic(XBase)`` (what admins see, never a secret or its
+  hash) and the ``XCreate``/``XUpdate`` bodies (strict: hub/_bodies.py).
+* **Engine tables** (:class:`Base`, declarative SQLAlchemy): records, facets, the change log,
+  locks, idempotency keys, sessions, keys, audit and the workers' state. Their hot paths use
+  ``__table__`` and Core (hub/_bulk.py: ``COPY`` on PostgreSQL), where an object per row would
+  only cost.
+
 Types are chosen to behave the same on SQLite (embedded default) and PostgreSQL.
 """
 

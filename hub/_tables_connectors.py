@@ -1,6 +1,7 @@
 """Pull connectors: configurations, runs and checkpoints (issue 5).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 A connector row is also its schedule and its lease: a worker claims a due connector by
 setting ``lease_owner``/``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a

@@ -1,6 +1,7 @@
 """Push to subscribers: subscriptions, delivery attempts and dead letters (issue 5).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 The outbox is the change log itself (``record_changes``): it is written in the same
 transaction as every change, by every way in (the executemany and the COPY paths alike), and

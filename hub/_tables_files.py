@@ -1,6 +1,7 @@
 """The product archive: stored files and their attachment to records (issue 8).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 * :class:`StoredFile` is one blob, keyed by its SHA-256: the same bytes uploaded twice (to one
   record or to several) are stored once.
