@@ -17,8 +17,6 @@ import re
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +24,7 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._login_throttle import LoginThrottle, Refusal
 from auth._policy import AGENCY_ADMIN, HUB_ADMIN, ROLES, admin_scopes
@@ -44,7 +43,7 @@ from hub import (
     audit_in_own_transaction,
     take_change_feed_lock,
 )
-from hub.tables import AdminUser, Agency, utcnow
+from hub.tables import AdminUser, AdminUserPublic, Agency, utcnow
 
 log = structlog.get_logger("rightshub.auth")
 
@@ -55,31 +54,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("rightshub-dummy-password-for-constant-time")
 
 
-@dataclass(frozen=True)
-class AdminInfo:
-    username: str
-    display_name: str
-    role: str
-    agency: str | None
-    active: bool
-    has_password: bool
-    sso_subject: str | None
-    created_at: datetime
-    last_login_at: datetime | None
-
-    @classmethod
-    def of(cls, row: AdminUser) -> AdminInfo:
-        return cls(row.username, row.display_name, row.role, row.agency, row.active,
-                   row.password_hash is not None, row.sso_subject, row.created_at,
-                   row.last_login_at)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "username": self.username, "display_name": self.display_name, "role": self.role,
-            "agency": self.agency, "active": self.active, "has_password": self.has_password,
-            "sso_subject": self.sso_subject, "created_at": self.created_at,
-            "last_login_at": self.last_login_at,
-        }
+# What the console and the admin API show of an account (the table's SQLModel entity).
+AdminInfo = AdminUserPublic
 
 
 def hash_password(password: str) -> str:
@@ -138,7 +114,7 @@ async def create_admin(
         if await tx.get(AdminUser, username) is not None:
             raise Conflict(f"Tài khoản {username} đã tồn tại.", f"Admin {username} exists.")
         if sso_subject is not None and await tx.scalar(
-            sa.select(AdminUser.username).where(AdminUser.sso_subject == sso_subject)
+            sa.select(col(AdminUser.username)).where(col(AdminUser.sso_subject) == sso_subject)
         ):
             raise Conflict("Định danh SSO đã được dùng.", "The SSO subject is already linked.")
         row = AdminUser(
@@ -165,7 +141,7 @@ async def get_admin(
 async def list_admins(hub: Hub, *, agency: str | None = None) -> list[AdminInfo]:
     query = sa.select(AdminUser).order_by(AdminUser.username)
     if agency is not None:
-        query = query.where(AdminUser.agency == agency)
+        query = query.where(col(AdminUser.agency) == agency)
     async with hub.db.session() as session:
         return [AdminInfo.of(r) for r in (await session.scalars(query)).all()]
 
@@ -331,11 +307,12 @@ async def sso_login(hub: Hub, *, subject: str, email: str | None) -> AdminInfo:
     IdP's ``sub``), else by a verified e-mail equal to the username or the linked subject."""
     async with hub.db.transaction() as session:
         await take_change_feed_lock(session)
-        row = await session.scalar(sa.select(AdminUser).where(AdminUser.sso_subject == subject))
+        row = await session.scalar(
+            sa.select(AdminUser).where(col(AdminUser.sso_subject) == subject))
         if row is None and email:
             row = await session.scalar(
                 sa.select(AdminUser).where(
-                    sa.or_(AdminUser.username == email, AdminUser.sso_subject == email)
+                    sa.or_(col(AdminUser.username) == email, col(AdminUser.sso_subject) == email)
                 )
             )
         info = None

@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._authority import authority
 from auth._clients import check_scopes, in_transaction
 from auth._rehash import rehash
 from hub import Hub, InvalidInput, NotFound, Principal, Unauthenticated
-from hub.tables import ApiKey, Client
+from hub.tables import ApiKey, ApiKeyPublic, Client
 
 log = structlog.get_logger("rightshub.auth")
 
@@ -40,23 +41,12 @@ def looks_like_api_key(value: str) -> bool:
     return value.startswith(API_KEY_PREFIX)
 
 
-@dataclass(frozen=True)
-class ApiKeyInfo:
-    key_id: str
-    client_id: str
-    name: str
-    prefix: str  # "rhk_<key_id>": what lists and logs may show
-    scopes: list[str]
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
+# An API key as admins see it (the table's SQLModel entity, never the key or its hash).
+ApiKeyInfo = ApiKeyPublic
 
-    @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyInfo:
-        return cls(row.key_id, row.client_id, row.name, API_KEY_PREFIX + row.key_id,
-                   list(row.scopes), row.expires_at, row.last_used_at, row.revoked_at,
-                   row.created_at)
+
+def _public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.of(row, API_KEY_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -92,7 +82,7 @@ async def create_api_key(
         )
         tx.add(row)
         await tx.flush()
-        return CreatedApiKey(ApiKeyInfo.of(row), plaintext)
+        return CreatedApiKey(_public(row), plaintext)
 
 
 def _key_id(key_id_or_prefix: str) -> str:
@@ -103,17 +93,17 @@ async def list_api_keys(
     hub: Hub, *, client_id: str | None = None, prefix: str | None = None,
     agency: str | None = None,
 ) -> list[ApiKeyInfo]:
-    query = sa.select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id)
+    query = sa.select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.key_id))
     if client_id is not None:
-        query = query.where(ApiKey.client_id == client_id)
+        query = query.where(col(ApiKey.client_id) == client_id)
     if prefix:
-        query = query.where(ApiKey.key_id.startswith(_key_id(prefix), autoescape=True))
+        query = query.where(col(ApiKey.key_id).startswith(_key_id(prefix), autoescape=True))
     if agency is not None:
-        query = query.join(Client, Client.client_id == ApiKey.client_id).where(
-            Client.agency == agency
+        query = query.join(Client, col(Client.client_id) == col(ApiKey.client_id)).where(
+            col(Client.agency) == agency
         )
     async with hub.db.session() as session:
-        return [ApiKeyInfo.of(row) for row in (await session.scalars(query)).all()]
+        return [_public(row) for row in (await session.scalars(query)).all()]
 
 
 async def revoke_api_key(
@@ -126,7 +116,7 @@ async def revoke_api_key(
         if row.revoked_at is None:
             row.revoked_at = _utcnow()
         await tx.flush()
-        return ApiKeyInfo.of(row)
+        return _public(row)
 
 
 async def rotate_api_key(
@@ -176,8 +166,8 @@ async def verify_api_key(hub: Hub, api_key: str) -> Principal:
     async with hub.db.session() as session:
         row = (await session.execute(
             sa.select(ApiKey, Client)
-            .join(Client, Client.client_id == ApiKey.client_id)
-            .where(ApiKey.key_id == key_id)
+            .join(Client, col(Client.client_id) == col(ApiKey.client_id))
+            .where(col(ApiKey.key_id) == key_id)
         )).first()
     made_by = auth.box.match(api_key, row[0].key_hash) if row is not None else None
     if row is None or made_by is None:
@@ -223,8 +213,9 @@ async def _touch(hub: Hub, key_id: str, last_used: datetime | None, now: datetim
         async with hub.db.transaction() as session:
             await session.execute(
                 sa.update(ApiKey)
-                .where(ApiKey.key_id == key_id)
-                .where(sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < threshold))
+                .where(col(ApiKey.key_id) == key_id)
+                .where(sa.or_(col(ApiKey.last_used_at).is_(None),
+                              col(ApiKey.last_used_at) < threshold))
                 .values(last_used_at=now)
             )
     except Exception as exc:  # bookkeeping must never fail the request (e.g. read-only DB)

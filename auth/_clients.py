@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._authority import authority
 from auth._secrets import new_secret
 from hub import Conflict, Hub, InvalidInput, NotFound
-from hub.tables import Agency, Client
+from hub.tables import Agency, Client, ClientPublic
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 CLIENT_SCOPES = ("records:read", "records:write", "changes:read", "admin")
@@ -36,20 +37,8 @@ async def in_transaction(hub: Hub, session: AsyncSession | None) -> AsyncIterato
         yield own
 
 
-@dataclass(frozen=True)
-class ClientInfo:
-    client_id: str
-    agency: str
-    name: str
-    scopes: list[str]
-    auth_method: str
-    active: bool
-    has_jwks: bool
-
-    @classmethod
-    def of(cls, row: Client) -> ClientInfo:
-        return cls(row.client_id, row.agency, row.name, list(row.scopes), row.auth_method,
-                   row.active, bool(row.jwks))
+# A client as admins see it (the table's SQLModel entity, never its secret's hash).
+ClientInfo = ClientPublic
 
 
 @dataclass(frozen=True)
@@ -144,7 +133,7 @@ async def get_client(hub: Hub, client_id: str) -> ClientInfo | None:
 async def list_clients(hub: Hub, *, agency: str | None = None) -> list[ClientInfo]:
     query = sa.select(Client).order_by(Client.agency, Client.client_id)
     if agency is not None:
-        query = query.where(Client.agency == agency)
+        query = query.where(col(Client.agency) == agency)
     async with hub.db.session() as session:
         return [ClientInfo.of(row) for row in (await session.scalars(query)).all()]
 

@@ -41,6 +41,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -340,7 +341,8 @@ async def token_endpoint(hub: Hub, request: Request) -> Response:
 
     ids, jti = _client_ids(request, data)
     async with hub.db.session() as session:
-        rows = (await session.scalars(sa.select(Client).where(Client.client_id.in_(ids)))).all()
+        rows = (await session.scalars(
+            sa.select(Client).where(col(Client.client_id).in_(ids)))).all()
         used: set[tuple[str, str]] = set()
         if jti is not None and ids:
             used = {

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub import Conflict, Hub, InvalidInput, NotFound
 from hub.tables import Agency, AgencySuccession
@@ -47,7 +48,7 @@ async def list_agencies(hub: Hub, *, agency: str | None = None) -> list[dict[str
     async with hub.db.session() as session:
         query = sa.select(Agency).order_by(Agency.code)
         if agency is not None:
-            query = query.where(Agency.code == agency)
+            query = query.where(col(Agency.code) == agency)
         agencies = list((await session.scalars(query)).all())
         links: dict[str, list[dict[str, Any]]] = {}
         for s in (await session.scalars(sa.select(AgencySuccession))).all():

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth._authority import authority
 from hub import Hub
@@ -43,14 +44,14 @@ async def count_stale_hashes(session: AsyncSession, key_id: str) -> dict[str, in
     """Client secrets and usable API keys whose hash was not made by the key ``key_id``."""
     clients = await session.scalar(
         sa.select(sa.func.count()).select_from(Client).where(
-            Client.secret_hash.is_not(None),
-            sa.or_(Client.hash_key_id.is_(None), Client.hash_key_id != key_id),
+            col(Client.secret_hash).is_not(None),
+            sa.or_(col(Client.hash_key_id).is_(None), col(Client.hash_key_id) != key_id),
         )
     )
     keys = await session.scalar(
         sa.select(sa.func.count()).select_from(ApiKey).where(
-            ApiKey.revoked_at.is_(None),
-            sa.or_(ApiKey.hash_key_id.is_(None), ApiKey.hash_key_id != key_id),
+            col(ApiKey.revoked_at).is_(None),
+            sa.or_(col(ApiKey.hash_key_id).is_(None), col(ApiKey.hash_key_id) != key_id),
         )
     )
     return {"client_secrets": int(clients or 0), "api_keys": int(keys or 0)}

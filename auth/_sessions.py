@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub import Hub
 from hub.tables import AdminSession, AdminUser, utcnow
@@ -100,7 +101,7 @@ async def live_session(hub: Hub, sid: str) -> LiveSession | None:
     async with hub.db.session() as session:
         found = (await session.execute(
             sa.select(AdminSession, AdminUser)
-            .join(AdminUser, AdminUser.username == AdminSession.username)
+            .join(AdminUser, col(AdminUser.username) == AdminSession.username)
             .where(AdminSession.id == sid)
         )).first()
     if found is None:

@@ -40,6 +40,7 @@ import orjson
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -201,7 +202,8 @@ async def _prune(hub: Hub, state: _DeliveryState) -> None:
     cutoff = utcnow() - timedelta(days=hub.settings.delivery_log_days)
     try:
         async with hub.db.transaction() as session:
-            await session.execute(sa.delete(DeliveryAttempt).where(DeliveryAttempt.at < cutoff))
+            await session.execute(
+                sa.delete(DeliveryAttempt).where(col(DeliveryAttempt.at) < cutoff))
     except Exception as exc:  # the log can wait; deliveries cannot
         log.warning("delivery_log_prune_failed", error_type=type(exc).__name__)
 
@@ -238,19 +240,20 @@ async def _claim(hub: Hub, how_many: int) -> list[_Claimed]:
         sa.select(HubLock.last_seq).where(HubLock.name == CHANGE_FEED_LOCK).scalar_subquery()
     )
     redelivery = (
-        sa.select(DeadLetter.seq)
-        .where(DeadLetter.subscription_id == Subscription.id, DeadLetter.status == "redeliver")
+        sa.select(col(DeadLetter.seq))
+        .where(col(DeadLetter.subscription_id) == col(Subscription.id),
+               col(DeadLetter.status) == "redeliver")
         .exists()
     )
     due = (
-        sa.select(Subscription.id)
+        sa.select(col(Subscription.id))
         .where(
-            Subscription.active,
-            Subscription.next_attempt_at <= now,
-            sa.or_(Subscription.leased_until.is_(None), Subscription.leased_until < now),
+            col(Subscription.active),
+            col(Subscription.next_attempt_at) <= now,
+            sa.or_(col(Subscription.leased_until).is_(None), col(Subscription.leased_until) < now),
             sa.or_(Subscription.position < head, redelivery),
         )
-        .order_by(Subscription.next_attempt_at)
+        .order_by(col(Subscription.next_attempt_at))
         .limit(how_many)
     )
     lease = {"leased_until": now + timedelta(seconds=hub.settings.delivery_lease_seconds),
@@ -261,14 +264,14 @@ async def _claim(hub: Hub, how_many: int) -> list[_Claimed]:
                                                                  skip_locked=True)))
             if not ids:
                 return []
-            target = Subscription.id.in_(ids)
+            target = col(Subscription.id).in_(ids)
         else:
             # One statement: SQLite takes its write lock at once (a read followed by a write
             # could fail with SQLITE_BUSY_SNAPSHOT under concurrent writers).
-            target = Subscription.id.in_(due.scalar_subquery())
+            target = col(Subscription.id).in_(due.scalar_subquery())
         await session.execute(sa.update(Subscription).where(target).values(**lease))
         rows = await session.scalars(
-            sa.select(Subscription).where(Subscription.lease_token == token)
+            sa.select(Subscription).where(col(Subscription.lease_token) == token)
         )
         return [
             _Claimed(r.id, r.agency, r.endpoint_url, r.record_types, r.owner_agencies, r.themes,
@@ -294,9 +297,10 @@ async def _deliver_one(hub: Hub, http: httpx.AsyncClient, sub: _Claimed, budget:
         limit = max(1, min(size, budget - total))
         async with hub.db.session() as session:
             redeliver = list(await session.scalars(
-                sa.select(DeadLetter.seq)
-                .where(DeadLetter.subscription_id == sub.id, DeadLetter.status == "redeliver")
-                .order_by(DeadLetter.seq).limit(limit)
+                sa.select(col(DeadLetter.seq))
+                .where(col(DeadLetter.subscription_id) == sub.id,
+                       col(DeadLetter.status) == "redeliver")
+                .order_by(col(DeadLetter.seq)).limit(limit)
             ))
             if redeliver:
                 events = await events_at(session, flt, graph, redeliver)
@@ -417,7 +421,7 @@ async def _holds_lease(
         values.update(leased_until=None, lease_token=None)
     result = await session.execute(
         sa.update(Subscription)
-        .where(Subscription.id == sub.id, Subscription.lease_token == sub.lease_token)
+        .where(col(Subscription.id) == sub.id, col(Subscription.lease_token) == sub.lease_token)
         .values(**values)
     )
     return bool(getattr(result, "rowcount", 0))
@@ -476,7 +480,8 @@ async def _record(
             if status is not None:
                 await session.execute(
                     sa.update(DeadLetter)
-                    .where(DeadLetter.subscription_id == sub.id, DeadLetter.seq.in_(redelivered))
+                    .where(col(DeadLetter.subscription_id) == sub.id,
+                           col(DeadLetter.seq).in_(redelivered))
                     .values(status=status, redelivered_at=now if kind == "delivered" else None,
                             attempts=DeadLetter.attempts + attempt, last_error=outcome.error)
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from connectors._secretbox import _context as _subscription_context
 from connectors._store import _aad, secret_box
@@ -20,7 +21,7 @@ async def reseal_connector_secrets(session: AsyncSession, settings: Settings) ->
     box = secret_box(settings)
     connectors = 0
     for row in (await session.scalars(
-        sa.select(Connector).where(Connector.secrets.is_not(None)).order_by(Connector.id)
+        sa.select(Connector).where(col(Connector.secrets).is_not(None)).order_by(col(Connector.id))
     )).all():
         sealed = box.reseal(row.secrets or "", context=_aad(row.id)) if row.secrets else None
         if sealed is not None:

@@ -20,6 +20,7 @@ import httpx
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from connectors._config import ConnectorConfig, HubFeedConfig, RestConfig, Secrets
 from connectors._http import (
@@ -102,7 +103,7 @@ class RunContext:
             return
         result = await session.execute(
             sa.update(Connector)
-            .where(Connector.id == self.conn.id, Connector.lease_owner == self.owner)
+            .where(col(Connector.id) == self.conn.id, col(Connector.lease_owner) == self.owner)
             .values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds))
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -425,8 +426,8 @@ async def claim_connector(
     async with hub.db.transaction() as session:
         result = await session.execute(
             sa.update(Connector)
-            .where(Connector.id == connector_id,
-                   sa.or_(Connector.lease_until.is_(None), Connector.lease_until < now))
+            .where(col(Connector.id) == connector_id,
+                   sa.or_(col(Connector.lease_until).is_(None), col(Connector.lease_until) < now))
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds)))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

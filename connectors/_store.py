@@ -8,20 +8,19 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from auth import SecretBox, load_secret_key
 from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
 from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused
 from hub import Conflict, Hub, InvalidInput, NotFound, Settings, previous_secret_keys
-from hub.tables import Connector, utcnow
+from hub.tables import Connector, ConnectorPublic, utcnow
 
 _KEY_CONTEXT = b"rightshub connector secrets v1"
 
@@ -61,28 +60,8 @@ def unseal(settings: Settings, connector_id: str, sealed: str | None) -> Secrets
     return Secrets.model_validate(json.loads(raw))
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorInfo:
-    """What admins see of a connector: never a secret, only which ones are set."""
-
-    id: str
-    agency: str
-    name: str
-    kind: str
-    config: dict[str, Any]
-    secrets_set: list[str]
-    enabled: bool
-    schedule_seconds: int
-    next_run_at: datetime | None
-    full_refresh_requested: bool
-    failures: int
-    breaker_open_until: datetime | None
-    running: bool
-    created_at: datetime
-    updated_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# What admins see of a connector (the table's SQLModel entity): never a secret.
+ConnectorInfo = ConnectorPublic
 
 
 def info_of(row: Connector, settings: Settings) -> ConnectorInfo:
@@ -192,7 +171,7 @@ async def get_connector(hub: Hub, connector_id: str) -> ConnectorInfo:
 async def list_connectors(hub: Hub, *, agency: str | None = None) -> list[ConnectorInfo]:
     stmt = sa.select(Connector).order_by(Connector.agency, Connector.id)
     if agency is not None:
-        stmt = stmt.where(Connector.agency == agency)
+        stmt = stmt.where(col(Connector.agency) == agency)
     async with hub.db.session() as session:
         rows = (await session.execute(stmt)).scalars().all()
     return [info_of(r, hub.settings) for r in rows]

@@ -13,14 +13,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 import schemas
 from auth import admin_action, policy
@@ -29,51 +28,21 @@ from connectors._errors import DestinationRefused
 from connectors._outbound import OutboundPolicy, OutboundRefused, origin_of
 from connectors._secretbox import seal_secret
 from hub import CHANGE_FEED_LOCK, Conflict, Hub, InvalidInput, NotFound, Principal
-from hub.tables import DeadLetter, DeliveryAttempt, HubLock, Subscription, utcnow
+from hub.tables import (
+    DeadLetter,
+    DeliveryAttempt,
+    HubLock,
+    Subscription,
+    SubscriptionPublic,
+    utcnow,
+)
 
 AuthKind = Literal["hmac", "oauth2"]
 MIN_SECRET_LENGTH = 32
 
 
-@dataclass(frozen=True)
-class SubscriptionInfo:
-    """A subscription as admins see it; never its secret."""
-
-    id: str
-    agency: str
-    name: str
-    endpoint_url: str
-    record_types: list[str] | None
-    owner_agencies: list[str] | None
-    themes: list[str] | None
-    auth_kind: str
-    token_url: str | None
-    oauth_client_id: str | None
-    oauth_scope: str | None
-    active: bool
-    position: Annotated[int, Field(description="The last change-feed seq handled")]
-    attempts: Annotated[int, Field(description="Failed attempts of the batch being delivered")]
-    next_attempt_at: datetime
-    last_error: str | None
-    last_delivered_at: datetime | None
-    delivered_events: int
-    dead_letters: int
-    created_at: datetime
-    created_by: str | None
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Subscription, dead_letters: int = 0) -> SubscriptionInfo:
-        return cls(
-            row.id, row.agency, row.name, row.endpoint_url, row.record_types,
-            row.owner_agencies, row.themes, row.auth_kind, row.token_url, row.oauth_client_id,
-            row.oauth_scope, row.active, row.position, row.attempts, row.next_attempt_at,
-            row.last_error, row.last_delivered_at, row.delivered_events, dead_letters,
-            row.created_at, row.created_by, row.updated_at,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# A subscription as admins see it (the table's SQLModel entity): never its secret.
+SubscriptionInfo = SubscriptionPublic
 
 
 @dataclass(frozen=True)
@@ -178,7 +147,7 @@ def _unknown(subscription_id: str) -> NotFound:
 async def _owned(
     session: AsyncSession, principal: Principal, subscription_id: str, *, lock: bool = False
 ) -> Subscription:
-    stmt = sa.select(Subscription).where(Subscription.id == subscription_id)
+    stmt = sa.select(Subscription).where(col(Subscription.id) == subscription_id)
     row = (await session.scalars(stmt.with_for_update() if lock else stmt)).one_or_none()
     if row is None or (not policy.is_hub_admin(principal) and row.agency != principal.agency):
         raise _unknown(subscription_id)
@@ -194,7 +163,8 @@ async def _agency_of(hub: Hub, principal: Principal, subscription_id: str) -> st
 async def _dead_count(session: AsyncSession, subscription_id: str) -> int:
     return int(await session.scalar(
         sa.select(sa.func.count()).select_from(DeadLetter).where(
-            DeadLetter.subscription_id == subscription_id, DeadLetter.status != "redelivered")
+            col(DeadLetter.subscription_id) == subscription_id,
+            col(DeadLetter.status) != "redelivered")
     ) or 0)
 
 
@@ -273,13 +243,13 @@ async def list_subscriptions(
     """Subscriptions the caller administers (a hub admin may narrow to one ``agency``)."""
     agency = policy.tenant_filter(principal, agency)
     async with hub.db.session() as session:
-        stmt = sa.select(Subscription).order_by(Subscription.agency, Subscription.created_at)
+        stmt = sa.select(Subscription).order_by(Subscription.agency, col(Subscription.created_at))
         if agency is not None:
-            stmt = stmt.where(Subscription.agency == agency)
+            stmt = stmt.where(col(Subscription.agency) == agency)
         rows = list(await session.scalars(stmt))
         counts = dict((await session.execute(
-            sa.select(DeadLetter.subscription_id, sa.func.count())
-            .where(DeadLetter.status != "redelivered")
+            sa.select(col(DeadLetter.subscription_id), sa.func.count())
+            .where(col(DeadLetter.status) != "redelivered")
             .group_by(DeadLetter.subscription_id)
         )).tuples().all())
     return [SubscriptionInfo.of(r, int(counts.get(r.id, 0))) for r in rows]
@@ -386,9 +356,11 @@ async def delete_subscription(hub: Hub, principal: Principal, subscription_id: s
     async with admin_action(hub, principal, "admin.subscriptions.delete",
                             target=f"subscription/{subscription_id}", agency=agency) as tx:
         await _owned(tx, principal, subscription_id, lock=True)
-        for table in (DeadLetter, DeliveryAttempt):
-            await tx.execute(sa.delete(table).where(table.subscription_id == subscription_id))
-        await tx.execute(sa.delete(Subscription).where(Subscription.id == subscription_id))
+        await tx.execute(sa.delete(DeadLetter)
+                         .where(col(DeadLetter.subscription_id) == subscription_id))
+        await tx.execute(sa.delete(DeliveryAttempt)
+                         .where(col(DeliveryAttempt.subscription_id) == subscription_id))
+        await tx.execute(sa.delete(Subscription).where(col(Subscription.id) == subscription_id))
 
 
 async def replay_subscription(
@@ -428,13 +400,13 @@ async def list_deliveries(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Delivery attempts, newest first; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
-    stmt = sa.select(DeliveryAttempt).where(DeliveryAttempt.subscription_id == subscription_id)
+    stmt = sa.select(DeliveryAttempt).where(col(DeliveryAttempt.subscription_id) == subscription_id)
     if before is not None:
-        stmt = stmt.where(DeliveryAttempt.id < before)
+        stmt = stmt.where(col(DeliveryAttempt.id) < before)
     if outcome is not None:
-        stmt = stmt.where(DeliveryAttempt.outcome == outcome)
+        stmt = stmt.where(col(DeliveryAttempt.outcome) == outcome)
     async with hub.db.session() as session:
-        rows = list(await session.scalars(stmt.order_by(DeliveryAttempt.id.desc())
+        rows = list(await session.scalars(stmt.order_by(col(DeliveryAttempt.id).desc())
                                           .limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -457,13 +429,13 @@ async def list_dead_letters(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Dead letters in ``seq`` order; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
-    stmt = sa.select(DeadLetter).where(DeadLetter.subscription_id == subscription_id)
+    stmt = sa.select(DeadLetter).where(col(DeadLetter.subscription_id) == subscription_id)
     if status is not None:
-        stmt = stmt.where(DeadLetter.status == status)
+        stmt = stmt.where(col(DeadLetter.status) == status)
     if after is not None:
-        stmt = stmt.where(DeadLetter.seq > after)
+        stmt = stmt.where(col(DeadLetter.seq) > after)
     async with hub.db.session() as session:
-        rows = list(await session.scalars(stmt.order_by(DeadLetter.seq).limit(limit + 1)))
+        rows = list(await session.scalars(stmt.order_by(col(DeadLetter.seq)).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return [_dead_dict(r) for r in rows], (rows[-1].seq if more and rows else None)
@@ -479,11 +451,12 @@ async def redeliver_dead_letters(
     async with admin_action(hub, principal, "admin.subscriptions.redeliver",
                             target=f"subscription/{subscription_id}", agency=agency,
                             details=details) as tx:
-        stmt = sa.update(DeadLetter).where(DeadLetter.subscription_id == subscription_id)
+        stmt = sa.update(DeadLetter).where(col(DeadLetter.subscription_id) == subscription_id)
         if seqs is None:
-            stmt = stmt.where(DeadLetter.status == "dead")
+            stmt = stmt.where(col(DeadLetter.status) == "dead")
         else:
-            stmt = stmt.where(DeadLetter.seq.in_(list(seqs)), DeadLetter.status != "redeliver")
+            stmt = stmt.where(col(DeadLetter.seq).in_(list(seqs)),
+                              col(DeadLetter.status) != "redeliver")
         result = await tx.execute(stmt.values(status="redeliver",
                                               redelivery_requested_by=principal.client_id))
         count = int(getattr(result, "rowcount", 0) or 0)

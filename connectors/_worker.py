@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 import structlog
+from sqlmodel import col
 
 from connectors import _delivery
 from connectors._reconcile import execute_reconcile, last_reconciled
@@ -72,10 +73,11 @@ class Worker:
 
     def _due(self, now: object) -> sa.ColumnElement[bool]:
         return sa.and_(
-            Connector.enabled.is_(True),
-            Connector.next_run_at <= now,
-            sa.or_(Connector.lease_until.is_(None), Connector.lease_until < now),
-            sa.or_(Connector.breaker_open_until.is_(None), Connector.breaker_open_until <= now),
+            col(Connector.enabled).is_(True),
+            col(Connector.next_run_at) <= now,
+            sa.or_(col(Connector.lease_until).is_(None), col(Connector.lease_until) < now),
+            sa.or_(col(Connector.breaker_open_until).is_(None),
+                   col(Connector.breaker_open_until) <= now),
         )
 
     async def claim(self, limit: int) -> list[str]:
@@ -87,35 +89,35 @@ class Worker:
         async with self.hub.db.transaction() as session:
             if self.hub.db.dialect == "postgresql":
                 ids = list((await session.execute(
-                    sa.select(Connector.id).where(self._due(now))
-                    .order_by(Connector.next_run_at).limit(limit)
+                    sa.select(col(Connector.id)).where(self._due(now))
+                    .order_by(col(Connector.next_run_at)).limit(limit)
                     .with_for_update(skip_locked=True)
                 )).scalars())
                 if not ids:
                     return []
                 # Conditional as well: correct even without the row locks.
                 result = await session.execute(
-                    sa.update(Connector).where(Connector.id.in_(ids), self._due(now))
-                    .values(lease_owner=self.id, lease_until=until).returning(Connector.id))
+                    sa.update(Connector).where(col(Connector.id).in_(ids), self._due(now))
+                    .values(lease_owner=self.id, lease_until=until).returning(col(Connector.id)))
                 return list(result.scalars())
             # SQLite: a read first, so an idle worker never takes the write lock; then one
             # statement, so the lock is taken before the rows it changes are read.
             if (await session.execute(
-                sa.select(Connector.id).where(self._due(now)).limit(1)
+                sa.select(col(Connector.id)).where(self._due(now)).limit(1)
             )).first() is None:
                 return []
-            due = (sa.select(Connector.id).where(self._due(now))
-                   .order_by(Connector.next_run_at).limit(limit).scalar_subquery())
+            due = (sa.select(col(Connector.id)).where(self._due(now))
+                   .order_by(col(Connector.next_run_at)).limit(limit).scalar_subquery())
             result = await session.execute(
-                sa.update(Connector).where(Connector.id.in_(due))
-                .values(lease_owner=self.id, lease_until=until).returning(Connector.id))
+                sa.update(Connector).where(col(Connector.id).in_(due))
+                .values(lease_owner=self.id, lease_until=until).returning(col(Connector.id)))
             return list(result.scalars())
 
     async def _renew(self, connector_id: str) -> bool:
         async with self.hub.db.transaction() as session:
             result = await session.execute(
                 sa.update(Connector)
-                .where(Connector.id == connector_id, Connector.lease_owner == self.id)
+                .where(col(Connector.id) == connector_id, col(Connector.lease_owner) == self.id)
                 .values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds)))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -123,7 +125,7 @@ class Worker:
         with contextlib.suppress(Exception):
             async with self.hub.db.transaction() as session:
                 await session.execute(
-                    sa.update(Connector).where(Connector.lease_owner == self.id)
+                    sa.update(Connector).where(col(Connector.lease_owner) == self.id)
                     .values(lease_owner=None, lease_until=None))
 
     # --- running ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from prometheus_client import Gauge
+from sqlmodel import col
 
 from auth import RateLimiter
 from hub import Hub
@@ -46,17 +47,18 @@ async def refresh(hub: Hub, limiter: RateLimiter | None) -> None:
         async with hub.db.session() as session:
             await session.execute(sa.text("SELECT 1"))
             head = (await session.execute(sa.select(sa.func.max(RecordChange.seq)))).scalar()
-            active = sa.select(Subscription.position, Subscription.attempts).where(
-                Subscription.active.is_(True))
+            active = sa.select(col(Subscription.position), col(Subscription.attempts)).where(
+                col(Subscription.active).is_(True))
             rows = (await session.execute(active)).all()
             dead = (await session.execute(sa.select(sa.func.count()).select_from(DeadLetter)
-                                          .where(DeadLetter.status == "dead"))).scalar_one()
+                                          .where(col(DeadLetter.status) == "dead"))).scalar_one()
             failing = (await session.execute(
                 sa.select(sa.func.count()).select_from(Connector)
-                .where(Connector.enabled.is_(True), Connector.failures > 0))).scalar_one()
+                .where(col(Connector.enabled).is_(True), col(Connector.failures) > 0))).scalar_one()
             breaker = (await session.execute(
-                sa.select(Connector.breaker_open_until)
-                .where(Connector.enabled.is_(True), Connector.breaker_open_until.is_not(None))
+                sa.select(col(Connector.breaker_open_until))
+                .where(col(Connector.enabled).is_(True),
+                       col(Connector.breaker_open_until).is_not(None))
             )).scalars().all()
     except Exception:
         DATABASE_UP.set(0)

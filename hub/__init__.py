@@ -19,6 +19,7 @@ from hub._backup import (
     restore_backup,
     restore_secret_key,
 )
+from hub._bodies import Body, IsoDate, IsoDateTime, StrictBody, optional
 from hub._catalog import Catalog, seed_vocabularies
 from hub._changes import ChangePage, list_changes, withdrawal_of
 from hub._cursor import decode_cursor, encode_cursor
@@ -120,6 +121,7 @@ __all__ = [
     "BackupDamaged",
     "BackupRefused",
     "BackupResult",
+    "Body",
     "Bucket",
     "Catalog",
     "ChangePage",
@@ -139,6 +141,8 @@ __all__ = [
     "Indicator",
     "IngestPipeline",
     "InvalidInput",
+    "IsoDate",
+    "IsoDateTime",
     "MigrationStep",
     "NotFound",
     "Page",
@@ -156,6 +160,7 @@ __all__ = [
     "SchemaTooNew",
     "Settings",
     "StoredAnswer",
+    "StrictBody",
     "UnarchivedReport",
     "Unauthenticated",
     "Unavailable",
@@ -197,6 +202,7 @@ __all__ = [
     "load_agency_graph",
     "load_registry_seed",
     "load_secret_key",
+    "optional",
     "plan_upgrade",
     "previous_secret_keys",
     "programme_progress",

@@ -40,6 +40,7 @@ import anyio.to_thread
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from hub._audit import AuditReport
 from hub._audit import verify as verify_audit
@@ -330,7 +331,7 @@ async def _drop_in_flight(hub: Hub, manifest: dict[str, Any]) -> None:
     named = sa.select(RecordFile.sha256).where(RecordFile.sha256 == StoredFile.sha256)
     async with hub.db.transaction() as session:
         await session.execute(sa.update(StoredFile).where(
-            StoredFile.sha256.in_(keys), ~named.exists()).values(removed_at=utcnow()))
+            col(StoredFile.sha256).in_(keys), ~named.exists()).values(removed_at=utcnow()))
 
 
 # --- checking a backup ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 import schemas
 from hub._tables import Agency, AgencySuccession
@@ -147,7 +148,7 @@ def load_registry_seed() -> RegistrySeed:
 async def seed_registry(session: AsyncSession) -> int:
     """Insert or refresh the reference agencies and successions. Returns agencies written."""
     seed = load_registry_seed()
-    existing = set((await session.execute(sa.select(Agency.code))).scalars())
+    existing = set((await session.execute(sa.select(col(Agency.code)))).scalars())
     for agency in seed.agencies:
         if agency["code"] in existing:
             await session.execute(

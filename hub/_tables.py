@@ -1,6 +1,18 @@
-"""The central database's tables.
+"""The central database's tables, all on one ``MetaData`` (SQLModel's).
 
-Tables are never used as request bodies or response models: wire models live in ``schemas``.
+Two kinds (docs/data-model.md):
+
+* **SQLModel entities**, the tables that are also API objects: :class:`Agency`,
+  :class:`AdminUser`, :class:`Client`, :class:`ApiKey` here; ``Connector``, ``Subscription``,
+  ``DeliveryAttempt``, ``DeadLetter`` and ``StoredFile`` in the sibling modules. Beside each of
+  the admin API's, as in the FastAPI full-stack template: ``XBase`` (the fields shared), the
+  table ``X(XBase, table=True)``, ``XPublic(XBase)`` (what admins see, never a secret or its
+  hash) and the ``XCreate``/``XUpdate`` bodies (strict: hub/_bodies.py).
+* **Engine tables** (:class:`Base`, declarative SQLAlchemy): records, facets, the change log,
+  locks, idempotency keys, sessions, keys, audit and the workers' state. Their hot paths use
+  ``__table__`` and Core (hub/_bulk.py: ``COPY`` on PostgreSQL), where an object per row would
+  only cost.
+
 Types are chosen to behave the same on SQLite (embedded default) and PostgreSQL.
 """
 
@@ -10,11 +22,16 @@ import os
 import time
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, Self
 
 import sqlalchemy as sa
+from pydantic import Field as PydanticField
+from pydantic import SecretStr
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlmodel import Field, SQLModel
+
+from hub._bodies import Body, IsoDateTime, optional
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -65,10 +82,16 @@ def new_record_id() -> str:
 
 
 class Base(DeclarativeBase):
-    pass
+    """The engine's tables (declarative, used through ``__table__`` in the hot paths).
+
+    They share SQLModel's one ``MetaData`` with the SQLModel entities, so Alembic and the
+    migration tests see every table in one place.
+    """
+
+    metadata = SQLModel.metadata
 
 
-class Agency(Base):
+class Agency(SQLModel, table=True):
     """An agency of the dated registry: a ministry, central body or province.
 
     ``valid_until`` is set for agencies that ceased (e.g. the 63 former provinces merged on
@@ -77,14 +100,14 @@ class Agency(Base):
 
     __tablename__ = "agencies"
 
-    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    level: Mapped[str] = mapped_column(sa.String(20))
-    valid_from: Mapped[date | None] = mapped_column(sa.Date)
-    valid_until: Mapped[date | None] = mapped_column(sa.Date)
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    code: str = Field(primary_key=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    kind: str = Field(sa_type=sa.String(40))
+    level: str = Field(sa_type=sa.String(20))
+    valid_from: date | None = Field(default=None, sa_type=sa.Date)
+    valid_until: date | None = Field(default=None, sa_type=sa.Date)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AgencySuccession(Base):
@@ -246,7 +269,20 @@ class IdempotencyKey(Base):
 # --- Security (issue 3): clients, API keys, admin accounts, signing keys, audit ---------------
 
 
-class Client(Base):
+class ClientBase(SQLModel):
+    """What a client shows (:class:`ClientPublic`) and its table stores alike."""
+
+    client_id: str = Field(primary_key=True, sa_type=sa.String(100))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    scopes: list[str] = Field(sa_type=JSONType)
+    # A column default only: the answers list it as required.
+    auth_method: str = Field(
+        sa_type=sa.String(40), sa_column_kwargs={"default": "client_secret_basic"}
+    )
+
+
+class Client(ClientBase, table=True):
     """An agency system that calls the hub: OAuth2 client credentials or API keys.
 
     ``secret_hash`` is an HMAC-SHA256 of the client secret under the hub's secret key (secrets
@@ -256,21 +292,39 @@ class Client(Base):
 
     __tablename__ = "clients"
 
-    client_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    auth_method: Mapped[str] = mapped_column(sa.String(40), default="client_secret_basic")
-    secret_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    secret_hash: str | None = Field(default=None, sa_type=sa.String(64))
     # Id of the secret key that made ``secret_hash`` (None: made before migration 0013).
-    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
-    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
+    jwks: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class ApiKey(Base):
+class ClientPublic(ClientBase):
+    """A client as admins see it: whether it has a JWKS, never its secret or hash."""
+
+    active: bool
+    has_jwks: bool
+
+    @classmethod
+    def of(cls, row: Client) -> Self:
+        return cls(client_id=row.client_id, agency=row.agency, name=row.name,
+                   scopes=list(row.scopes), auth_method=row.auth_method, active=row.active,
+                   has_jwks=bool(row.jwks))
+
+
+class ApiKeyBase(SQLModel):
+    """What an API key shows (:class:`ApiKeyPublic`) and its table stores alike."""
+
+    key_id: str = Field(primary_key=True, sa_type=sa.String(40))
+    client_id: str = Field(
+        foreign_key="clients.client_id", index=True, sa_type=sa.String(100)
+    )
+    name: str = Field(sa_type=sa.String(300))
+
+
+class ApiKey(ApiKeyBase, table=True):
     """An API key: ``<prefix>_<key_id>_<secret>``; only an HMAC-SHA256 of the whole key is kept.
 
     Several active keys per client allow overlap during rotation; ``revoked_at`` takes effect
@@ -279,34 +333,136 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    key_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    key_hash: str = Field(sa_type=sa.String(64))
     # Id of the secret key that made ``key_hash`` (None: made before migration 0013).
-    hash_key_id: Mapped[str | None] = mapped_column(sa.String(16))
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    hash_key_id: str | None = Field(default=None, sa_type=sa.String(16))
+    scopes: list[str] = Field(sa_type=JSONType)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
 
 
-class AdminUser(Base):
+class ApiKeyPublic(ApiKeyBase):
+    """An API key as admins see it: its prefix (``rhk_<key_id>``), never the key or its hash."""
+
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: ApiKey, prefix: str) -> Self:
+        return cls(key_id=row.key_id, client_id=row.client_id, name=row.name,
+                   prefix=prefix + row.key_id, scopes=list(row.scopes),
+                   expires_at=row.expires_at, last_used_at=row.last_used_at,
+                   revoked_at=row.revoked_at, created_at=row.created_at)
+
+
+class AdminUserBase(SQLModel):
+    """What an admin account shows (:class:`AdminUserPublic`) and its table stores alike."""
+
+    username: str = Field(primary_key=True, sa_type=sa.String(200))
+    display_name: str = Field(sa_type=sa.String(300))
+    role: str = Field(sa_type=sa.String(20))
+    agency: str | None = Field(foreign_key="agencies.code", sa_type=sa.String(40))
+
+
+class AdminUser(AdminUserBase, table=True):
     """A console account: ``hub_admin`` (everything) or ``agency_admin`` (its agency only)."""
 
     __tablename__ = "admin_users"
 
-    username: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
-    display_name: Mapped[str] = mapped_column(sa.String(300))
-    role: Mapped[str] = mapped_column(sa.String(20))
-    agency: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.code"))
-    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
-    sso_subject: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_hash: str | None = Field(default=None, sa_type=sa.String(200))
+    sso_subject: str | None = Field(default=None, unique=True, sa_type=sa.String(300))
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AdminUserPublic(AdminUserBase):
+    """An admin account as the console and the admin API show it: whether it has a password,
+    never the hash."""
+
+    active: bool
+    has_password: bool
+    sso_subject: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AdminUser) -> Self:
+        return cls(username=row.username, display_name=row.display_name, role=row.role,
+                   agency=row.agency, active=row.active,
+                   has_password=row.password_hash is not None, sso_subject=row.sso_subject,
+                   created_at=row.created_at, last_login_at=row.last_login_at)
+
+
+# --- The admin API's bodies for these entities (strict: hub/_bodies.py) ----------------------
+# No docstrings on the bodies: a docstring would become the schema's description in the
+# contract (openapi/openapi.json).
+
+Scope = Literal["records:read", "records:write", "changes:read", "admin"]
+Role = Literal["hub_admin", "agency_admin"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+def _default_scopes() -> list[Scope]:
+    return ["records:read", "records:write", "changes:read"]
+
+
+# Body's strict config over SQLModel's (mypy sees two model_config types; pydantic merges them).
+class ClientCreate(ClientBase, Body):  # type: ignore[misc]
+    agency: str = PydanticField(min_length=1, max_length=40)
+    name: str = PydanticField(min_length=1, max_length=300)
+    client_id: str | None = PydanticField(  # type: ignore[assignment]  # made when left out
+        default=None, pattern=r"^[A-Za-z0-9._-]{3,100}$"
+    )
+    scopes: list[Scope] = PydanticField(  # type: ignore[assignment]
+        default_factory=_default_scopes, max_length=10
+    )
+    auth_method: AuthMethod = "client_secret_basic"
+    jwks: dict[str, Any] | None = None
+
+
+class ClientUpdate(Body):
+    name: str = optional(min_length=1, max_length=300)
+    scopes: list[Scope] = optional(max_length=10)
+    active: bool = optional()
+
+
+class ApiKeyCreate(Body):
+    client_id: str = PydanticField(min_length=1, max_length=100)
+    name: str = PydanticField(min_length=1, max_length=300)
+    scopes: list[Scope] | None = PydanticField(default=None, max_length=10)
+    expires_at: IsoDateTime | None = None
+
+
+class ApiKeyRotate(Body):
+    overlap_seconds: int | None = PydanticField(default=None, ge=0, le=90 * 24 * 3600)
+    expires_at: IsoDateTime | None = None
+
+
+class AdminUserCreate(AdminUserBase, Body):  # type: ignore[misc]
+    username: str = PydanticField(min_length=3, max_length=200, pattern=r"^[A-Za-z0-9._@+-]+$")
+    role: Role = PydanticField()
+    agency: str | None = PydanticField(default=None, max_length=40)
+    display_name: str | None = PydanticField(  # type: ignore[assignment]
+        default=None, max_length=300
+    )
+    password: SecretStr | None = PydanticField(default=None, min_length=12, max_length=1024)
+    sso_subject: str | None = PydanticField(default=None, max_length=300)
+
+
+class AdminUserUpdate(Body):
+    role: Role = optional()
+    agency: str | None = PydanticField(default=None, max_length=40)
+    active: bool = optional()
+    display_name: str = optional(max_length=300)
+    sso_subject: str | None = PydanticField(default=None, max_length=300)
 
 
 class AdminSession(Base):

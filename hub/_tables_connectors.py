@@ -1,6 +1,7 @@
 """Pull connectors: configurations, runs and checkpoints (issue 5).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 A connector row is also its schedule and its lease: a worker claims a due connector by
 setting ``lease_owner``/``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
@@ -15,38 +16,61 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
 from hub._tables import Base, JSONType, UTCDateTime, utcnow
 
 
-class Connector(Base):
+class ConnectorBase(SQLModel):
+    """What a connector shows (:class:`ConnectorPublic`) and its table stores alike."""
+
+    id: str = Field(primary_key=True, sa_type=sa.String(64))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    kind: str = Field(sa_type=sa.String(20))
+    config: dict[str, Any] = Field(sa_type=JSONType)
+
+
+class Connector(ConnectorBase, table=True):
     """A pull connector of one agency: ``kind`` "rest" (an agency API) or "hub" (another
     RightsHub's change feed). ``config`` holds no secret; ``secrets`` is AES-GCM sealed."""
 
     __tablename__ = "connectors"
     __table_args__ = (sa.Index("ix_connectors_due", "enabled", "next_run_at"),)
 
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    secrets: Mapped[str | None] = mapped_column(sa.Text)
-    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    schedule_seconds: Mapped[int] = mapped_column(sa.Integer, default=3600)
-    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    secrets: str | None = Field(default=None, sa_type=sa.Text)
+    enabled: bool = Field(default=True)
+    schedule_seconds: int = Field(default=3600)
+    next_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The next run reads everything again (and tombstones what is missing, if mapped so).
-    full_refresh_requested: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    full_refresh_requested: bool = Field(default=False)
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(200))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Circuit breaker: consecutive failed runs; while open, the connector is not run.
-    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
-    breaker_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
+    failures: int = Field(default=0)
+    breaker_open_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
     # An admin asked for a run (API or console): the worker records it as "manual", by them.
-    run_requested_by: Mapped[str | None] = mapped_column(sa.String(200))
+    run_requested_by: str | None = Field(default=None, sa_type=sa.String(200))
+
+
+class ConnectorPublic(ConnectorBase):
+    """What admins see of a connector: never a secret, only which ones are set
+    (``secrets_set``); ``running`` while a worker holds its lease. Built by
+    ``connectors._store.info_of``, which can unseal the secrets to name them."""
+
+    secrets_set: list[str]
+    enabled: bool
+    schedule_seconds: int
+    next_run_at: datetime | None
+    full_refresh_requested: bool
+    failures: int
+    breaker_open_until: datetime | None
+    running: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class ConnectorRun(Base):

@@ -1,6 +1,7 @@
 """Push to subscribers: subscriptions, delivery attempts and dead letters (issue 5).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 The outbox is the change log itself (``record_changes``): it is written in the same
 transaction as every change, by every way in (the executemany and the COPY paths alike), and
@@ -13,17 +14,32 @@ change's commit and its delivery, and ingest writes no extra row per subscriber.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
-from hub._tables import Base, JSONType, UTCDateTime, utcnow
+from hub._tables import JSONType, UTCDateTime, utcnow
 
 # SQLite gives autoincrement only to INTEGER PRIMARY KEY (its rowid); PostgreSQL a BIGINT.
 AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-class Subscription(Base):
+class SubscriptionBase(SQLModel):
+    """What a subscription shows (:class:`SubscriptionPublic`) and its table stores alike."""
+
+    id: str = Field(primary_key=True, sa_type=sa.String(36))
+    agency: str = Field(foreign_key="agencies.code", index=True, sa_type=sa.String(40))
+    name: str = Field(sa_type=sa.String(300))
+    endpoint_url: str = Field(sa_type=sa.Text)
+    # Filters; None = everything the agency may read.
+    record_types: list[str] | None = Field(sa_type=JSONType)
+    owner_agencies: list[str] | None = Field(sa_type=JSONType)
+    themes: list[str] | None = Field(sa_type=JSONType)
+    auth_kind: str = Field(sa_type=sa.String(20))
+
+
+class Subscription(SubscriptionBase, table=True):
     """An agency endpoint that receives the changes its agency may read, filtered.
 
     ``secret_encrypted`` holds the HMAC signing secret or the OAuth2 client secret, encrypted
@@ -35,34 +51,59 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (sa.Index("ix_subscriptions_due", "active", "next_attempt_at"),)
 
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    agency: Mapped[str] = mapped_column(sa.ForeignKey("agencies.code"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    endpoint_url: Mapped[str] = mapped_column(sa.Text)
-    # Filters; None = everything the agency may read.
-    record_types: Mapped[list[str] | None] = mapped_column(JSONType)
-    owner_agencies: Mapped[list[str] | None] = mapped_column(JSONType)
-    themes: Mapped[list[str] | None] = mapped_column(JSONType)
-    auth_kind: Mapped[str] = mapped_column(sa.String(20))
-    secret_encrypted: Mapped[str] = mapped_column(sa.Text)
-    token_url: Mapped[str | None] = mapped_column(sa.Text)
-    oauth_client_id: Mapped[str | None] = mapped_column(sa.String(200))
-    oauth_scope: Mapped[str | None] = mapped_column(sa.String(300))
-    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    position: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_token: Mapped[str | None] = mapped_column(sa.String(36))
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    last_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_events: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str | None] = mapped_column(sa.String(200))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    secret_encrypted: str = Field(sa_type=sa.Text)
+    token_url: str | None = Field(default=None, sa_type=sa.Text)
+    oauth_client_id: str | None = Field(default=None, sa_type=sa.String(200))
+    oauth_scope: str | None = Field(default=None, sa_type=sa.String(300))
+    active: bool = Field(default=True)
+    position: int = Field(default=0, sa_type=sa.BigInteger)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_token: str | None = Field(default=None, sa_type=sa.String(36))
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_events: int = Field(default=0, sa_type=sa.BigInteger)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str | None = Field(default=None, sa_type=sa.String(200))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class DeliveryAttempt(Base):
+class SubscriptionPublic(SubscriptionBase):
+    """A subscription as admins see it: never its secret; ``dead_letters`` counts the events
+    still dead or waiting for redelivery."""
+
+    token_url: str | None
+    oauth_client_id: str | None
+    oauth_scope: str | None
+    active: bool
+    position: int = Field(description="The last change-feed seq handled")
+    attempts: int = Field(description="Failed attempts of the batch being delivered")
+    next_attempt_at: datetime
+    last_error: str | None
+    last_delivered_at: datetime | None
+    delivered_events: int
+    dead_letters: int
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Subscription, dead_letters: int = 0) -> Self:
+        return cls(
+            id=row.id, agency=row.agency, name=row.name, endpoint_url=row.endpoint_url,
+            record_types=row.record_types, owner_agencies=row.owner_agencies,
+            themes=row.themes, auth_kind=row.auth_kind, token_url=row.token_url,
+            oauth_client_id=row.oauth_client_id, oauth_scope=row.oauth_scope,
+            active=row.active, position=row.position, attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at, last_error=row.last_error,
+            last_delivered_at=row.last_delivered_at, delivered_events=row.delivered_events,
+            dead_letters=dead_letters, created_at=row.created_at, created_by=row.created_by,
+            updated_at=row.updated_at,
+        )
+
+
+class DeliveryAttempt(SQLModel, table=True):
     """One HTTP attempt to deliver a batch of events to a subscriber (the deliveries log)."""
 
     __tablename__ = "delivery_attempts"
@@ -71,25 +112,27 @@ class DeliveryAttempt(Base):
         sa.Index("ix_delivery_attempts_at", "at"),  # pruning after delivery_log_days
     )
 
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("subscriptions.id", ondelete="CASCADE")
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=AutoId, sa_column_kwargs={"autoincrement": True}
     )
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delivery_id: Mapped[str] = mapped_column(sa.String(80))
-    first_seq: Mapped[int] = mapped_column(sa.BigInteger)
-    last_seq: Mapped[int] = mapped_column(sa.BigInteger)
-    events: Mapped[int] = mapped_column(sa.Integer)
-    attempt: Mapped[int] = mapped_column(sa.Integer)
+    subscription_id: str = Field(
+        foreign_key="subscriptions.id", ondelete="CASCADE", sa_type=sa.String(36)
+    )
+    at: datetime = Field(sa_type=UTCDateTime)
+    delivery_id: str = Field(sa_type=sa.String(80))
+    first_seq: int = Field(sa_type=sa.BigInteger)
+    last_seq: int = Field(sa_type=sa.BigInteger)
+    events: int
+    attempt: int
     # "delivered", "failed" (retried later) or "dead_lettered" (attempts exhausted).
-    outcome: Mapped[str] = mapped_column(sa.String(20))
-    redelivery: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    status_code: Mapped[int | None] = mapped_column(sa.Integer)
-    error: Mapped[str | None] = mapped_column(sa.Text)
-    duration_ms: Mapped[int] = mapped_column(sa.Integer)
+    outcome: str = Field(sa_type=sa.String(20))
+    redelivery: bool = Field(default=False)
+    status_code: int | None = Field(default=None)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    duration_ms: int
 
 
-class DeadLetter(Base):
+class DeadLetter(SQLModel, table=True):
     """An event a subscriber did not accept within the configured number of attempts.
 
     The event itself is rebuilt from ``record_changes`` by ``seq``; ``status`` is "dead",
@@ -102,17 +145,20 @@ class DeadLetter(Base):
         sa.Index("ix_delivery_dead_letters_status", "subscription_id", "status", "seq"),
     )
 
-    subscription_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    subscription_id: str = Field(
+        primary_key=True, foreign_key="subscriptions.id", ondelete="CASCADE",
+        sa_type=sa.String(36),
     )
-    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    event_id: Mapped[str] = mapped_column(sa.String(40))
-    record_id: Mapped[str] = mapped_column(sa.String(36))
-    record_type: Mapped[str] = mapped_column(sa.String(40))
-    op: Mapped[str] = mapped_column(sa.String(10))
-    attempts: Mapped[int] = mapped_column(sa.Integer)
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    dead_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(sa.String(20))
-    redelivery_requested_by: Mapped[str | None] = mapped_column(sa.String(200))
-    redelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seq: int = Field(
+        primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    event_id: str = Field(sa_type=sa.String(40))
+    record_id: str = Field(sa_type=sa.String(36))
+    record_type: str = Field(sa_type=sa.String(40))
+    op: str = Field(sa_type=sa.String(10))
+    attempts: int
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    dead_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(sa_type=sa.String(20))
+    redelivery_requested_by: str | None = Field(default=None, sa_type=sa.String(200))
+    redelivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,6 +1,7 @@
 """The product archive: stored files and their attachment to records (issue 8).
 
-Registered on ``hub._tables.Base.metadata`` by the import at the end of ``hub._tables``.
+Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
+the import at the end of ``hub._tables``.
 
 * :class:`StoredFile` is one blob, keyed by its SHA-256: the same bytes uploaded twice (to one
   record or to several) are stored once.
@@ -19,24 +20,25 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlmodel import Field, SQLModel
 
 from hub._tables import Base, JSONType, UTCDateTime
 
 
-class StoredFile(Base):
+class StoredFile(SQLModel, table=True):
     __tablename__ = "stored_files"
 
-    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    size: Mapped[int] = mapped_column(sa.BigInteger)
-    media_type: Mapped[str] = mapped_column(sa.String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sha256: str = Field(primary_key=True, sa_type=sa.String(64))
+    size: int = Field(sa_type=sa.BigInteger)
+    media_type: str = Field(sa_type=sa.String(120))
+    created_at: datetime = Field(sa_type=UTCDateTime)
     # Bumped whenever an upload finds the blob already stored: orphan collection spares blobs
     # referenced recently, so an attach racing with it never points at deleted bytes.
-    last_referenced_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_referenced_at: datetime = Field(sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set when orphan collection removed the bytes (no record uses them any more); the row
     # stays because detached attachments (history) still name it. A new upload restores it.
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RecordFile(Base):

@@ -7,12 +7,12 @@ every write is audited in its own transaction by ``auth._admins.admin_action``.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from pydantic import BaseModel
 
 from auth import (
     AuditFilter,
@@ -68,8 +68,8 @@ KeyId = Annotated[str, PathParam(max_length=60, pattern=r"^[A-Za-z0-9_]+$")]
 Username = Annotated[str, PathParam(max_length=200, pattern=r"^[A-Za-z0-9._@+-]+$")]
 
 
-def _out(value: Any) -> dict[str, Any]:
-    return dataclasses.asdict(value)
+def _out(value: BaseModel) -> dict[str, Any]:
+    return value.model_dump()
 
 
 def _unknown_client(client_id: str) -> NotFound:
@@ -185,6 +185,8 @@ async def clients(principal: Admin, hub: HubDep, agency: AgencyQuery = None) -> 
 async def client_get(client_id: ClientId, principal: Admin, hub: HubDep) -> JSON:
     await _client_agency(hub, principal, client_id)
     info = await get_client(hub, client_id)
+    if info is None:  # removed since the check above
+        raise _unknown_client(client_id)
     return JSON(_out(info))
 
 
@@ -315,13 +317,13 @@ async def user_create(body: w.AdminUserCreate, principal: Admin, hub: HubDep) ->
             password=body.password.get_secret_value() if body.password else None,
             display_name=body.display_name, sso_subject=body.sso_subject, session=tx,
         )
-    return JSON(info.as_dict(), status_code=201)
+    return JSON(_out(info), status_code=201)
 
 
 @router.get("/users", summary="List admin accounts", response_model=w.AdminUserListOut)
 async def users(principal: Admin, hub: HubDep, agency: AgencyQuery = None) -> JSON:
     agency = policy.tenant_filter(principal, agency)
-    return JSON({"items": [a.as_dict() for a in await list_admins(hub, agency=agency)]})
+    return JSON({"items": [_out(a) for a in await list_admins(hub, agency=agency)]})
 
 
 @router.get("/users/{username}", summary="One admin account", response_model=w.AdminUserOut)
@@ -329,7 +331,7 @@ async def user_get(username: Username, principal: Admin, hub: HubDep) -> JSON:
     await _user_agency(hub, principal, username)
     info = await get_admin(hub, username)
     assert info is not None
-    return JSON(info.as_dict())
+    return JSON(_out(info))
 
 
 @router.patch("/users/{username}", summary="Change an admin's role, agency or active flag",
@@ -347,7 +349,7 @@ async def user_update(
                             target=f"admin_user/{username}", agency=current_agency,
                             details={"fields": sorted(values)}) as tx:
         info = await update_admin(hub, username, session=tx, **values)
-    return JSON(info.as_dict())
+    return JSON(_out(info))
 
 
 @router.post("/users/{username}/password", summary="Reset an admin's password",
@@ -359,7 +361,7 @@ async def user_password(
     async with admin_action(hub, principal, "admin.users.reset_password",
                             target=f"admin_user/{username}", agency=agency) as tx:
         info = await reset_password(hub, username, body.password.get_secret_value(), session=tx)
-    return JSON(info.as_dict())
+    return JSON(_out(info))
 
 
 # --- audit log ---------------------------------------------------------------------------------

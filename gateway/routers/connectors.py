@@ -10,7 +10,6 @@ they are audited after the call rather than holding the write lock during it.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -80,9 +79,9 @@ class RunRequest(StrictBody):
     full_refresh: bool = False
 
 
-@dataclass(frozen=True, slots=True)
 class ConnectorOut(connectors.ConnectorInfo):
-    # The fields are the service's; this class only names the schema in the contract. No
+    # The fields are the SQLModel entity's (hub/_tables_connectors.ConnectorPublic); this class
+    # only names the schema in the contract. No
     # docstring: it would become the schema's description and change openapi/openapi.json.
     pass
 
@@ -150,7 +149,7 @@ async def _agency_of(hub: Hub, principal: Principal, connector_id: str) -> str:
 async def connector_list(principal: Admin, hub: HubDep, agency: AgencyQuery = None) -> JSON:
     agency = policy.tenant_filter(principal, agency)
     items = await connectors.list_connectors(hub, agency=agency)
-    return JSON({"items": [c.as_dict() for c in items]})
+    return JSON({"items": [c.model_dump() for c in items]})
 
 
 @router.post("", summary="Create a pull connector (secrets are sealed, never shown again)",
@@ -164,13 +163,13 @@ async def connector_create(body: ConnectorCreate, principal: Admin, hub: HubDep)
             secrets=body.secrets.unwrap(), schedule_seconds=body.schedule_seconds,
             enabled=body.enabled, connector_id=body.id, created_by=principal.client_id,
         )
-    return JSON(info.as_dict(), status_code=201)
+    return JSON(info.model_dump(), status_code=201)
 
 
 @router.get("/{connector_id}", summary="One connector", response_model=ConnectorOut)
 async def connector_get(connector_id: ConnectorId, principal: Admin, hub: HubDep) -> JSON:
     await _agency_of(hub, principal, connector_id)
-    return JSON((await connectors.get_connector(hub, connector_id)).as_dict())
+    return JSON((await connectors.get_connector(hub, connector_id)).model_dump())
 
 
 @router.patch("/{connector_id}", summary="Change a connector's definition, secrets, schedule "
@@ -188,7 +187,7 @@ async def connector_update(
             secrets=body.secrets.unwrap() if body.secrets else None,
             schedule_seconds=body.schedule_seconds, enabled=body.enabled, audit=details,
         )
-    return JSON(info.as_dict())
+    return JSON(info.model_dump())
 
 
 @router.delete("/{connector_id}", summary="Delete a connector with its runs and checkpoints "
@@ -247,7 +246,7 @@ async def connector_run(
         info = await connectors.request_run(hub, tx, connector_id,
                                             full_refresh=body.full_refresh,
                                             requested_by=principal.client_id)
-    return JSON(info.as_dict(), status_code=202)
+    return JSON(info.model_dump(), status_code=202)
 
 
 @router.get("/{connector_id}/runs", summary="Run history, newest first, with counts and "

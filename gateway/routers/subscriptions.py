@@ -6,7 +6,6 @@ A hub admin manages every agency's subscriptions; an agency admin only its own a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -84,14 +83,13 @@ class RedeliverRequest(_Body):
         default=None, max_length=1000, description="None: every dead letter")
 
 
-@dataclass(frozen=True)
 class SubscriptionOut(service.SubscriptionInfo):
-    # The fields are the service's; this class only names the schema in the contract. No
+    # The fields are the SQLModel entity's (hub/_tables_delivery.SubscriptionPublic); this class
+    # only names the schema in the contract. No
     # docstring: it would become the schema's description and change openapi/openapi.json.
     pass
 
 
-@dataclass(frozen=True)
 class SubscriptionCreated(SubscriptionOut):
     secret: Annotated[str | None, Field(description="The generated HMAC secret, shown once")]
 
@@ -160,20 +158,20 @@ def _fields(body: _Body) -> dict[str, Any]:
              status_code=201, response_model=SubscriptionCreated)
 async def create(body: SubscriptionCreate, principal: Admin, hub: HubDep) -> JSON:
     created = await service.create_subscription(hub, principal, **_fields(body))
-    return JSON({**created.subscription.as_dict(), "secret": created.secret}, status_code=201,
+    return JSON({**created.subscription.model_dump(), "secret": created.secret}, status_code=201,
                 headers={"Cache-Control": "no-store"})
 
 
 @router.get("", summary="List subscriptions", response_model=SubscriptionListOut)
 async def list_(principal: Admin, hub: HubDep, agency: AgencyQuery = None) -> JSON:
     items = await service.list_subscriptions(hub, principal, agency=agency)
-    return JSON({"items": [i.as_dict() for i in items]})
+    return JSON({"items": [i.model_dump() for i in items]})
 
 
 @router.get("/{subscription_id}", summary="One subscription and its delivery state",
             response_model=SubscriptionOut)
 async def get(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) -> JSON:
-    return JSON((await service.get_subscription(hub, principal, subscription_id)).as_dict())
+    return JSON((await service.get_subscription(hub, principal, subscription_id)).model_dump())
 
 
 @router.patch("/{subscription_id}", summary="Change endpoint, filters, credentials or active",
@@ -182,7 +180,7 @@ async def update(
     subscription_id: SubscriptionId, body: SubscriptionUpdate, principal: Admin, hub: HubDep
 ) -> JSON:
     info = await service.update_subscription(hub, principal, subscription_id, **_fields(body))
-    return JSON(info.as_dict())
+    return JSON(info.model_dump())
 
 
 @router.delete("/{subscription_id}", summary="Delete a subscription", status_code=204)
@@ -195,7 +193,7 @@ async def delete(subscription_id: SubscriptionId, principal: Admin, hub: HubDep)
              response_model=SubscriptionCreated)
 async def rotate_secret(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) -> JSON:
     created = await service.rotate_subscription_secret(hub, principal, subscription_id)
-    return JSON({**created.subscription.as_dict(), "secret": created.secret},
+    return JSON({**created.subscription.model_dump(), "secret": created.secret},
                 headers={"Cache-Control": "no-store"})
 
 
@@ -205,7 +203,7 @@ async def replay(
     subscription_id: SubscriptionId, body: ReplayRequest, principal: Admin, hub: HubDep
 ) -> JSON:
     info = await service.replay_subscription(hub, principal, subscription_id, after=body.after)
-    return JSON(info.as_dict())
+    return JSON(info.model_dump())
 
 
 @router.get("/{subscription_id}/deliveries", summary="Delivery attempts, newest first",

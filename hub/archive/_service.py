@@ -31,6 +31,7 @@ from weakref import WeakKeyDictionary
 import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub import _audit as audit
 from hub._archive_db import FileInfo, current_file_lists
@@ -440,7 +441,7 @@ async def _attach(
             return FileInfo.from_row(same), False
         now = utcnow()
         await session.execute(sa.update(StoredFile).where(
-            StoredFile.sha256 == staged.sha256).values(removed_at=None))
+            col(StoredFile.sha256) == staged.sha256).values(removed_at=None))
         row = RecordFile(
             id=str(uuid.uuid4()), record_id=record.id, sha256=staged.sha256, size=staged.size,
             media_type=media, original_name=claims.name, language=claims.language,
@@ -514,22 +515,23 @@ async def collect_orphan_files(hub: Hub, *, grace: timedelta = timedelta(hours=2
         RecordFile.sha256 == StoredFile.sha256, RecordFile.detached_seq.is_(None)
     ).exists()
     async with hub.db.session() as session:
-        candidates = list((await session.execute(sa.select(StoredFile.sha256).where(
-            StoredFile.removed_at.is_(None), StoredFile.last_referenced_at < cutoff, ~active,
+        candidates = list((await session.execute(sa.select(col(StoredFile.sha256)).where(
+            col(StoredFile.removed_at).is_(None), col(StoredFile.last_referenced_at) < cutoff,
+            ~active,
         ))).scalars())
     removed = 0
     storage = storage_of(hub)
     for sha in candidates:
         async with hub.db.transaction() as session:
             await take_change_feed_lock(session)  # the same lock an upload's reservation takes
-            still = (await session.execute(sa.select(StoredFile.sha256).where(
-                StoredFile.sha256 == sha, StoredFile.removed_at.is_(None),
-                StoredFile.last_referenced_at < cutoff, ~active,
+            still = (await session.execute(sa.select(col(StoredFile.sha256)).where(
+                col(StoredFile.sha256) == sha, col(StoredFile.removed_at).is_(None),
+                col(StoredFile.last_referenced_at) < cutoff, ~active,
             ))).scalar_one_or_none()
             if still is None:
                 continue
             await storage.delete(sha)
-            await session.execute(sa.update(StoredFile).where(StoredFile.sha256 == sha)
+            await session.execute(sa.update(StoredFile).where(col(StoredFile.sha256) == sha)
                                   .values(removed_at=utcnow()))
             removed += 1
     return removed
@@ -561,8 +563,8 @@ async def verify_archive(hub: Hub) -> VerifyReport:
     while True:
         async with hub.db.session() as session:
             batch = list((await session.execute(
-                sa.select(StoredFile.sha256, StoredFile.size)
-                .where(StoredFile.removed_at.is_(None), StoredFile.sha256 > after)
+                sa.select(col(StoredFile.sha256), col(StoredFile.size))
+                .where(col(StoredFile.removed_at).is_(None), col(StoredFile.sha256) > after)
                 .order_by(StoredFile.sha256).limit(200)
             )).tuples())
         if not batch:
@@ -574,7 +576,7 @@ async def verify_archive(hub: Hub) -> VerifyReport:
             if problem is None:
                 async with hub.db.transaction() as session:
                     await session.execute(sa.update(StoredFile).where(
-                        StoredFile.sha256 == sha).values(verified_at=utcnow()))
+                        col(StoredFile.sha256) == sha).values(verified_at=utcnow()))
                 continue
             report.problems.append(
                 VerifyProblem(sha, problem, size, await _users_of(hub, sha))
