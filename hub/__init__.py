@@ -55,7 +55,7 @@ from hub._errors import (
     ValidationFailed,
 )
 from hub._hub import Hub
-from hub._ingest import IngestPipeline, decode_json, etag_for
+from hub._ingest import IngestPipeline, batch_too_large, decode_json, etag_for
 from hub._migrate import MigrationStep, SchemaTooNew, UpgradePlan, plan_upgrade
 from hub._principal import Principal
 from hub._query import (
@@ -143,6 +143,7 @@ __all__ = [
     "append_audit",
     "archive_compliance",
     "audit_in_own_transaction",
+    "batch_too_large",
     "check_backup",
     "check_years",
     "clean_abandoned_uploads",

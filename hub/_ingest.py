@@ -41,7 +41,7 @@ from hub._archive_db import detach_all
 from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
 from hub._db import Database, take_change_feed_lock
-from hub._errors import Conflict, InvalidInput, PreconditionFailed
+from hub._errors import Conflict, InvalidInput, PayloadTooLarge, PreconditionFailed
 from hub._prepare import Prepared, PreparedBatch
 from hub._principal import Principal
 from hub._registry import CodeRegistry
@@ -93,6 +93,18 @@ class _Current:
     owner: str = ""
 
 
+def batch_too_large(
+    count: int, limit: int, *, hint: tuple[str, str] | None = None
+) -> PayloadTooLarge:
+    """The 413 problem of a batch of ``count`` items over ``limit``, with what the caller
+    can do instead (``hint``: Vietnamese, English) when it knows."""
+    vi = f"Một lô tối đa {limit} bản ghi; lô này có {count}."
+    en = f"A batch holds at most {limit} records; this one has {count}."
+    if hint is not None:
+        vi, en = f"{vi} {hint[0]}", f"{en} {hint[1]}"
+    return PayloadTooLarge(vi, en)
+
+
 def etag_for(version: int, content_hash: str) -> str:
     """A strong ETag (RFC 9110 §8.8.3) from the version and content hash."""
     return f'"{version}-{content_hash[:20]}"'
@@ -112,6 +124,13 @@ class IngestPipeline:
     def __init__(self, db: Database, catalog: Catalog) -> None:
         self._db = db
         self._catalog = catalog
+
+    @property
+    def max_batch(self) -> int:
+        """The most items :meth:`ingest` takes at once (``max_batch_records``). The pipeline
+        checks it, so every way in (REST, GraphQL, NDJSON, file imports, connectors, bundles)
+        meets the same limit; callers that read more split it into batches of this size."""
+        return self._db.settings.max_batch_records
 
     async def ingest(
         self,
@@ -151,7 +170,11 @@ class IngestPipeline:
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
         caller's whole input (a file, a stream), for the summary's rejections.
+
+        A batch of more than :attr:`max_batch` items is refused (413, ``batch_too_large``).
         """
+        if len(items) > self.max_batch:
+            raise batch_too_large(len(items), self.max_batch)
         record_type = schemas.RECORD_TYPES[record_type_name]
         graph = await self._catalog.agencies()
         if not graph.exists(principal.agency):
