@@ -125,14 +125,31 @@ class RunContext:
         fetched: int = 0,
         keys: list[tuple[str, Any] | None] | None = None,
         stream: str | None = None,
+        page_ends: bool = True,
     ) -> None:
         """One page through the ingest pipeline; ``extra`` (the checkpoint), the run's
         counts and the key values of the items taken (``keys``, beside ``items``, of
-        ``stream``) commit with it."""
+        ``stream``) commit with it.
+
+        A page larger than the pipeline's batch (``IngestPipeline.max_batch``) goes in
+        several batches, the checkpoint and the page's count with the last one (``page_ends``):
+        after a crash in between, the page is fetched again and its first batches are
+        "unchanged"."""
+        limit = self.hub.ingest.max_batch
+        if len(items) > limit:
+            for start in range(0, len(items), limit):
+                last = start + limit >= len(items)
+                await self.ingest(
+                    record_type, items[start : start + limit], agency=agency,
+                    extra=extra if last else None, fetched=fetched if last else 0,
+                    keys=None if keys is None else keys[start : start + limit],
+                    stream=stream, page_ends=last,
+                )
+            return
         before = dict(self.counts), list(self.errors)
 
         async def in_transaction(session: AsyncSession, summary: ImportSummary) -> None:
-            self.counts["pages"] += 1
+            self.counts["pages"] += 1 if page_ends else 0
             self.counts["fetched"] += fetched
             for name in ("created", "updated", "unchanged", "deleted"):
                 self.counts[name] += getattr(summary, name)

@@ -112,9 +112,14 @@ async def preview_connector(hub: Hub, connector_id: str) -> dict[str, Any]:
                     "message_en": f"The agency serves {served} records a page, fewer than "
                     f"page_size {stream.pagination.page_size}: set page_size to {served}, or "
                     "runs stop after the first page."})
-            summary = await hub.ingest.ingest(conn.principal(), stream.record_type, items,
-                                              dry_run=True)
-            assert isinstance(summary, ImportSummary)
+            summary = ImportSummary(dry_run=True)
+            limit = hub.ingest.max_batch  # a page may hold more than the pipeline's batch
+            for start in range(0, len(items), limit):
+                part = await hub.ingest.ingest(
+                    conn.principal(), stream.record_type, items[start : start + limit],
+                    dry_run=True, indexes=range(start, min(start + limit, len(items))))
+                assert isinstance(part, ImportSummary)
+                summary.add(part)
             streams.append({
                 "stream": stream.name, "record_type": stream.record_type,
                 "records": len(raw), "deletes": sum(1 for i in items if i.get("_op")),

@@ -42,7 +42,7 @@ from hub._files import UTF8_BOM, Row, detect_format, read_rows
 from hub._files import _field_shapes as field_shapes
 from hub._hub import Hub
 from hub._imports import import_rows
-from hub._ingest import IngestPipeline, decode_json, etag_for
+from hub._ingest import IngestPipeline, batch_too_large, decode_json, etag_for
 from hub._migrate import (
     MigrationStep,
     SchemaTooNew,
@@ -174,6 +174,7 @@ __all__ = [
     "append_audit",
     "archive_compliance",
     "audit_in_own_transaction",
+    "batch_too_large",
     "check_backup",
     "check_years",
     "clean_abandoned_uploads",

@@ -2,7 +2,8 @@
 
 ``seq`` values are handed out under the change-feed lock by the transaction that commits
 them (see :func:`hub._db.take_change_feed_lock`), so a consumer that asks for ``seq > cursor``
-never skips a change that commits later with a smaller number: there is none.
+never skips a change that commits later with a smaller number: there is none. The log has
+one writer, :mod:`hub._changelog`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ async def import_rows(
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Ingest every row; each chunk commits on its own, so a crash loses at most one chunk,
-    and running the same file again reports what was already written as unchanged."""
+    and running the same file again reports what was already written as unchanged. A chunk
+    is at most the pipeline's batch (``IngestPipeline.max_batch``)."""
+    chunk_size = min(chunk_size, pipeline.max_batch)
     principal = principal.via("file")
     batch_id = uuid.uuid4().hex
     total = ImportSummary(dry_run=dry_run)

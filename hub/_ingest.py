@@ -35,12 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import schemas
 from hub import _audit as audit
+from hub import _changelog as changelog
 from hub import _json_strict as json_strict
 from hub._archive_db import detach_all
 from hub._bulk import as_rows, bulk_insert
 from hub._catalog import Catalog
-from hub._db import Database, release_seq, take_change_feed_lock
-from hub._errors import Conflict, InvalidInput, PreconditionFailed
+from hub._db import Database, take_change_feed_lock
+from hub._errors import Conflict, InvalidInput, PayloadTooLarge, PreconditionFailed
 from hub._prepare import Prepared, PreparedBatch
 from hub._principal import Principal
 from hub._registry import CodeRegistry
@@ -54,7 +55,6 @@ from hub._summary import (
 from hub._tables import (
     IdempotencyKey,
     Record,
-    RecordChange,
     RecordFacet,
     new_record_id,
     utcnow,
@@ -63,7 +63,6 @@ from hub._tables import (
 # Core tables for executemany writes: ORM-enabled bulk statements add work we do not need.
 RECORDS: sa.Table = Record.__table__  # type: ignore[assignment]
 FACETS: sa.Table = RecordFacet.__table__  # type: ignore[assignment]
-CHANGES: sa.Table = RecordChange.__table__  # type: ignore[assignment]
 FACET_COLUMNS = ("record_id", "facet", "code")
 
 # Extra work of a caller inside the batch's write transaction (see ``IngestPipeline.ingest``).
@@ -94,6 +93,18 @@ class _Current:
     owner: str = ""
 
 
+def batch_too_large(
+    count: int, limit: int, *, hint: tuple[str, str] | None = None
+) -> PayloadTooLarge:
+    """The 413 problem of a batch of ``count`` items over ``limit``, with what the caller
+    can do instead (``hint``: Vietnamese, English) when it knows."""
+    vi = f"Một lô tối đa {limit} bản ghi; lô này có {count}."
+    en = f"A batch holds at most {limit} records; this one has {count}."
+    if hint is not None:
+        vi, en = f"{vi} {hint[0]}", f"{en} {hint[1]}"
+    return PayloadTooLarge(vi, en)
+
+
 def etag_for(version: int, content_hash: str) -> str:
     """A strong ETag (RFC 9110 §8.8.3) from the version and content hash."""
     return f'"{version}-{content_hash[:20]}"'
@@ -113,6 +124,13 @@ class IngestPipeline:
     def __init__(self, db: Database, catalog: Catalog) -> None:
         self._db = db
         self._catalog = catalog
+
+    @property
+    def max_batch(self) -> int:
+        """The most items :meth:`ingest` takes at once (``max_batch_records``). The pipeline
+        checks it, so every way in (REST, GraphQL, NDJSON, file imports, connectors, bundles)
+        meets the same limit; callers that read more split it into batches of this size."""
+        return self._db.settings.max_batch_records
 
     async def ingest(
         self,
@@ -152,7 +170,11 @@ class IngestPipeline:
         Returns the stored first answer instead when ``idempotency`` names a key that was
         already used with the same request. ``indexes`` gives each item's position in the
         caller's whole input (a file, a stream), for the summary's rejections.
+
+        A batch of more than :attr:`max_batch` items is refused (413, ``batch_too_large``).
         """
+        if len(items) > self.max_batch:
+            raise batch_too_large(len(items), self.max_batch)
         record_type = schemas.RECORD_TYPES[record_type_name]
         graph = await self._catalog.agencies()
         if not graph.exists(principal.agency):
@@ -186,7 +208,7 @@ class IngestPipeline:
             ahead = await self._facets_ahead(
                 session, principal.agency, record_type.name, prepared, inherited
             )
-            last_seq = await take_change_feed_lock(session)
+            seqs = await changelog.lock(session)
             if idempotency is not None:
                 # Checked again under the lock: a concurrent retry may have just committed.
                 stored = await self._stored_answer(session, principal, idempotency)
@@ -203,11 +225,11 @@ class IngestPipeline:
                 summary.make_atomic()
                 writes = []
             if writes:
-                last_seq = await self._write(
-                    session, principal, record_type.name, writes, current, last_seq, batch_id,
+                await self._write(
+                    session, principal, record_type.name, writes, current, seqs, batch_id,
                     ahead,
                 )
-                await release_seq(session, last_seq)
+                await seqs.release(session)
             # A key created by another batch since the look-up ahead became an update.
             await _drop_facets(session, list(ahead.values()))
             if idempotency is not None:
@@ -468,29 +490,25 @@ class IngestPipeline:
         record_type: str,
         writes: list[tuple[Prepared, str]],
         current: dict[str, _Current],
-        last_seq: int,
+        seqs: changelog.Seqs,
         batch_id: str | None,
         ahead: dict[str, str],
-    ) -> int:
+    ) -> None:
         """Write the batch's rows; a created record takes its id from ``ahead`` when its
         facets were written before the lock (``_facets_ahead``), and leaves there the ids it
         did not use."""
         now = utcnow()
-        batch_provenance = {
-            "channel": principal.channel, "client": principal.client_id, "batch": batch_id
-        }
-        shared = orjson.Fragment(orjson.dumps(batch_provenance))  # one encoding for the batch
+        origin = changelog.Provenance(principal, batch_id)  # one encoding for the batch
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
+        changes: list[changelog.Entry] = []
         facets: list[tuple[str, str, str]] = []
         touched: list[str] = []
         for item, outcome in writes:
-            last_seq += 1
+            seq = seqs.take()
             existing = current.get(item.source_id)
-            provenance = shared if item.source_updated_at is None else orjson.Fragment(
-                orjson.dumps({**batch_provenance, "source_updated_at": item.source_updated_at}))
+            provenance = origin.of(item.source_updated_at)
             if outcome == "tombstoned":  # deleted before the hub ever had it
                 record_id = new_record_id()
                 inserts.append({
@@ -499,67 +517,66 @@ class IngestPipeline:
                     "kind": None, "content_hash": "", "visibility": item.visibility,
                     "deleted": True, "title": "", "title_folded": "", "search_text": "",
                     "primary_date": None, "data": orjson.Fragment(b"{}"),
-                    "provenance": provenance, "updated_at": now, "seq": last_seq,
+                    "provenance": provenance, "updated_at": now, "seq": seq,
                     "version": 1, "created_at": now,
                 })
-                changes.append({
-                    "seq": last_seq, "record_id": record_id, "record_type": record_type,
-                    "owner_agency": principal.agency, "source_id": item.source_id,
-                    "op": "delete", "version": 1, "visibility": item.visibility,
-                    "previous_visibility": None, "content_hash": "", "data": None,
-                    "provenance": provenance, "changed_at": now,
-                })
+                changes.append(changelog.entry(
+                    seq=seq, record_id=record_id, record_type=record_type,
+                    owner_agency=principal.agency, source_id=item.source_id,
+                    op="delete", version=1, visibility=item.visibility,
+                    previous_visibility=None, content_hash="", data=None,
+                    provenance=provenance, changed_at=now,
+                ))
                 continue
             if outcome == "deleted":
                 assert existing is not None
                 version = existing.version + 1
-                deletes.append({"b_id": existing.id, "version": version, "seq": last_seq,
+                deletes.append({"b_id": existing.id, "version": version, "seq": seq,
                                 "updated_at": now, "provenance": provenance})
                 touched.append(existing.id)
-                changes.append({
-                    "seq": last_seq, "record_id": existing.id, "record_type": record_type,
-                    "owner_agency": existing.owner or principal.agency,
-                    "source_id": item.source_id, "op": "delete", "version": version,
-                    "visibility": existing.visibility,
-                    "previous_visibility": existing.visibility,
-                    "content_hash": existing.content_hash, "data": None,
-                    "provenance": provenance, "changed_at": now,
-                })
+                changes.append(changelog.entry(
+                    seq=seq, record_id=existing.id, record_type=record_type,
+                    owner_agency=existing.owner or principal.agency,
+                    source_id=item.source_id, op="delete", version=version,
+                    visibility=existing.visibility,
+                    previous_visibility=existing.visibility,
+                    content_hash=existing.content_hash, data=None,
+                    provenance=provenance, changed_at=now,
+                ))
                 continue
+            # An inherited record keeps its owner (auth._policy: successors write it).
+            owner = existing.owner if existing and existing.owner else principal.agency
+            version = 1 if existing is None else existing.version + 1
             row = {
-                "record_type": record_type,
-                # An inherited record keeps its owner (auth._policy: successors write it).
-                "owner_agency": existing.owner if existing and existing.owner
-                else principal.agency,
+                "record_type": record_type, "owner_agency": owner,
                 "source_id": item.source_id, "kind": item.kind,
                 "content_hash": item.content_hash, "visibility": item.visibility,
                 "deleted": False, "title": item.title, "title_folded": item.title_folded,
                 "search_text": item.search_text, "primary_date": item.primary_date,
                 "data": item.data_json, "provenance": provenance, "updated_at": now,
-                "seq": last_seq,
+                "seq": seq,
             }
             if existing is None:
                 record_id = ahead.pop(item.source_id, "")
                 if not record_id:
                     record_id = new_record_id()
                     facets.extend((record_id, facet, code) for facet, code in item.facets)
-                row.update(id=record_id, version=1, created_at=now)
+                row.update(id=record_id, version=version, created_at=now)
                 inserts.append(row)
             else:
                 record_id = existing.id
-                row.update(b_id=record_id, version=existing.version + 1)
+                row.update(b_id=record_id, version=version)
                 updates.append(row)
                 touched.append(record_id)
                 facets.extend((record_id, facet, code) for facet, code in item.facets)
-            changes.append({
-                "seq": last_seq, "record_id": record_id, "record_type": record_type,
-                "owner_agency": row["owner_agency"], "source_id": item.source_id,
-                "op": "upsert",
-                "version": row["version"], "visibility": item.visibility,
-                "previous_visibility": existing.visibility if existing else None,
-                "content_hash": item.content_hash, "data": item.data_json,
-                "provenance": provenance, "changed_at": now,
-            })
+            changes.append(changelog.entry(
+                seq=seq, record_id=record_id, record_type=record_type,
+                owner_agency=owner, source_id=item.source_id, op="upsert",
+                version=version, visibility=item.visibility,
+                previous_visibility=existing.visibility if existing else None,
+                content_hash=item.content_hash, data=item.data_json,
+                provenance=provenance, changed_at=now,
+            ))
         await _drop_facets(session, touched)  # an updated or deleted record's old facets
         if inserts:
             await bulk_insert(session, RECORDS, *as_rows(inserts))
@@ -582,8 +599,7 @@ class IngestPipeline:
             # A deleted record lets go of its archived files (kept while others use them).
             await detach_all(session, {d["b_id"]: d["seq"] for d in deletes}, now)
         await bulk_insert(session, FACETS, FACET_COLUMNS, facets)
-        await bulk_insert(session, CHANGES, *as_rows(changes))
-        return last_seq
+        await changelog.append(session, changes)
 
 
 async def _drop_facets(session: AsyncSession, record_ids: list[str]) -> None:

@@ -67,7 +67,6 @@ from gateway.routers.reference import _vocabularies
 from hub import (
     IdempotencyRequest,
     InvalidInput,
-    PayloadTooLarge,
     RecordFilter,
     Settings,
     StoredAnswer,
@@ -297,13 +296,7 @@ async def _ingest(
 ) -> dict[str, Any]:
     context = info.context
     context.require(RECORDS_WRITE)
-    settings = context.hub.settings
-    if len(items) > settings.max_batch_records:
-        raise PayloadTooLarge(
-            f"Một lô tối đa {settings.max_batch_records} bản ghi; lô này có {len(items)}.",
-            f"A batch holds at most {settings.max_batch_records} records; this one has "
-            f"{len(items)}.",
-        )
+    # The batch's size is the pipeline's to check (IngestPipeline.max_batch).
     check(if_match, HEADER_TEXT, "ifMatch")
     check(idempotency_key, KEY_TEXT, "idempotencyKey")
     idempotency = None

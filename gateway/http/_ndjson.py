@@ -119,7 +119,7 @@ async def _ingest_stream(
     dry_run: bool, key: str | None,
 ) -> ImportSummary:
     batch_id = uuid.uuid4().hex
-    limit = hub.settings.max_batch_records
+    limit = hub.ingest.max_batch
     total = ImportSummary(dry_run=dry_run)
     items: list[Any] = []
     indexes: list[int] = []

@@ -32,11 +32,11 @@ from hub import (
     ImportSummary,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
     RecordFilter,
     StoredAnswer,
     UnsupportedMediaType,
     ValidationFailed,
+    batch_too_large,
     current_file_lists,
     decode_json,
     envelope,
@@ -95,13 +95,10 @@ def _batch_records(body: bytes, limit: int) -> list[Any]:
     records = payload["records"]
     if not isinstance(records, list):
         raise InvalidInput("records phải là một mảng.", "records must be an array.")
-    if len(records) > limit:
-        raise PayloadTooLarge(
-            f"Một lô tối đa {limit} bản ghi; lô này có {len(records)}. "
+    if len(records) > limit:  # the pipeline's limit, checked early to say what to do instead
+        raise batch_too_large(len(records), limit, hint=(
             "Hãy chia nhỏ hoặc gửi NDJSON (Content-Type: application/x-ndjson).",
-            f"A batch holds at most {limit} records; this one has {len(records)}. "
-            "Split it or stream NDJSON (Content-Type: application/x-ndjson).",
-        )
+            "Split it or stream NDJSON (Content-Type: application/x-ndjson)."))
     return records
 
 
@@ -218,7 +215,7 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
                 "Unsupported content type: use application/json or application/x-ndjson.",
             )
         body = await request.body()
-        records = _batch_records(body, hub.settings.max_batch_records)
+        records = _batch_records(body, hub.ingest.max_batch)
         idem = None
         if idempotency_key is not None and not dry_run:
             # An atomic batch is another request than the same body without it.

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub._db import release_seq, take_change_feed_lock
+from hub import _changelog as changelog
 from hub._files import VIETNAM
 from hub._hub import Hub
 from hub._query import SHARED_VISIBILITIES
@@ -51,26 +51,24 @@ async def announce_overdue(hub: Hub, *, today: date | None = None) -> int:
     for start in range(0, len(overdue), ANNOUNCE_BATCH):
         chunk = overdue[start:start + ANNOUNCE_BATCH]
         async with hub.db.transaction() as session:
-            last_seq = await take_change_feed_lock(session)
+            seqs = await changelog.lock(session)
             # Checked under the lock: two workers checking at once announce a product once.
             known = set((await session.execute(
                 sa.select(ArchiveOverdueNotice.record_id).where(
                     ArchiveOverdueNotice.record_id.in_([p.record_id for p in chunk]))
             )).scalars())
             now = utcnow()
-            seq = last_seq
             for p in chunk:
                 if p.record_id in known or p.released_on is None or p.due_on is None:
                     continue
-                seq += 1
                 session.add(ArchiveOverdueNotice(
-                    record_id=p.record_id, seq=seq, released_on=p.released_on,
+                    record_id=p.record_id, seq=seqs.take(), released_on=p.released_on,
                     due_on=p.due_on, deposit_days=hub.settings.archive_deposit_days,
                     funding_source=p.funding_source, announced_at=now))
-            if seq > last_seq:
+            if seqs.taken:
                 await session.flush()
-                await release_seq(session, seq)
-                announced += seq - last_seq
+                await seqs.release(session)
+                announced += seqs.taken
     return announced
 
 

@@ -34,8 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub import _audit as audit
+from hub import _changelog as changelog
 from hub._archive_db import FileInfo, current_file_lists
-from hub._db import release_seq, take_change_feed_lock
+from hub._db import take_change_feed_lock
 from hub._errors import (
     Forbidden,
     HubError,
@@ -49,7 +50,7 @@ from hub._hub import Hub
 from hub._principal import Principal
 from hub._query import visible_to
 from hub._registry import AgencyGraph
-from hub._tables import Record, RecordChange, utcnow
+from hub._tables import Record, utcnow
 from hub._tables_files import RecordFile, StoredFile
 from hub.archive._clamd import scan_file
 from hub.archive._media import (
@@ -431,7 +432,7 @@ async def _attach(
     assert staged.sha256 is not None
     graph = await hub.catalog.agencies()
     async with hub.db.transaction() as session:
-        last_seq = await take_change_feed_lock(session)
+        seqs = await changelog.lock(session)
         record = await writable_record(session, principal, graph, record_id)
         same = (await session.execute(sa.select(RecordFile).where(
             RecordFile.record_id == record.id, RecordFile.sha256 == staged.sha256,
@@ -445,11 +446,11 @@ async def _attach(
         row = RecordFile(
             id=str(uuid.uuid4()), record_id=record.id, sha256=staged.sha256, size=staged.size,
             media_type=media, original_name=claims.name, language=claims.language,
-            role=claims.role, attached_at=now, attached_seq=last_seq + 1,
+            role=claims.role, attached_at=now, attached_seq=seqs.take(),
             attached_by=principal.client_id,
         )
         session.add(row)
-        await _record_changed(session, principal, record, last_seq + 1, now)
+        await _record_changed(session, principal, record, seqs, now)
         await audit.append(
             session, actor=principal.client_id, actor_kind=principal.kind,
             agency=principal.agency, action="files.attach",
@@ -461,26 +462,28 @@ async def _attach(
 
 
 async def _record_changed(
-    session: AsyncSession, principal: Principal, record: Record, seq: int, now: datetime
+    session: AsyncSession, principal: Principal, record: Record, seqs: changelog.Seqs,
+    now: datetime,
 ) -> None:
-    """A new version of ``record`` whose file list changed: version and ``seq`` move, a
-    change-log row is written (so the feed and the deliveries carry it). ``content_hash``
-    stays the hash of the record's data: it is what the ingest pipeline compares to decide
-    "unchanged", and an upsert of the same data must not count as a change."""
-    provenance = {"channel": principal.channel, "client": principal.client_id, "batch": None}
+    """A new version of ``record`` whose file list changed, at the ``seq`` just taken from
+    ``seqs`` (the file's): version and ``seq`` move, a change-log row is written (so the feed
+    and the deliveries carry it). ``content_hash`` stays the hash of the record's data: it is
+    what the ingest pipeline compares to decide "unchanged", and an upsert of the same data
+    must not count as a change."""
+    provenance = changelog.Provenance(principal, None).fields
     record.version += 1
-    record.seq = seq
+    record.seq = seqs.last
     record.updated_at = now
     record.provenance = provenance
-    session.add(RecordChange(
-        seq=seq, record_id=record.id, record_type=record.record_type,
+    await session.flush()
+    await changelog.append(session, [changelog.entry(
+        seq=seqs.last, record_id=record.id, record_type=record.record_type,
         owner_agency=record.owner_agency, source_id=record.source_id, op="upsert",
         version=record.version, visibility=record.visibility,
         previous_visibility=record.visibility, content_hash=record.content_hash,
         data=record.data, provenance=provenance, changed_at=now,
-    ))
-    await session.flush()
-    await release_seq(session, seq)
+    )])
+    await seqs.release(session)
 
 
 async def detach_file(hub: Hub, principal: Principal, file_id: str) -> None:
@@ -488,13 +491,13 @@ async def detach_file(hub: Hub, principal: Principal, file_id: str) -> None:
     record uses them; orphan collection removes them later otherwise."""
     graph = await hub.catalog.agencies()
     async with hub.db.transaction() as session:
-        last_seq = await take_change_feed_lock(session)
+        seqs = await changelog.lock(session)
         row = await _attached(session, file_id)
         record = await writable_record(session, principal, graph, row.record_id)
         now = utcnow()
-        row.detached_seq = last_seq + 1
+        row.detached_seq = seqs.take()
         row.detached_at = now
-        await _record_changed(session, principal, record, last_seq + 1, now)
+        await _record_changed(session, principal, record, seqs, now)
         await audit.append(
             session, actor=principal.client_id, actor_kind=principal.kind,
             agency=principal.agency, action="files.detach",
