@@ -2,6 +2,8 @@
 feeds), the worker that runs them and the deliveries, and the reference agency simulator.
 
 Routers, the console and the CLI call the services exported here; everything else is private.
+The kinds of pull connector are registered in ``connectors._kinds``, each by its own module,
+imported here (one line per kind).
 """
 
 from connectors._bundle import export_bundle, import_bundle, trusted_jwks
@@ -9,8 +11,9 @@ from connectors._bundle_format import Bundle, BundleManifest, BundleRefused, rea
 from connectors._config import (
     AuthConfig,
     BreakerOptions,
+    ConnectorConfig,
+    HttpConfig,
     HttpOptions,
-    HubFeedConfig,
     Incremental,
     KeySweep,
     Pagination,
@@ -22,6 +25,19 @@ from connectors._config import (
 )
 from connectors._delivery import backoff_seconds, deliver_pending, http_client
 from connectors._http import ConnectorError, UpstreamFailed
+from connectors._hub_feed import HubFeedConfig
+from connectors._kinds import (
+    ConnectorKind,
+    config_union,
+    connector_kind,
+    connector_kinds,
+    find_kind,
+    kind_names,
+    parse_config,
+    register_kind,
+    registered,
+    unregister_kind,
+)
 from connectors._legacy_text import (
     Detection,
     decode_tcvn3,
@@ -40,7 +56,8 @@ from connectors._outbound import (
     guarded_transport,
 )
 from connectors._outbox import event_id
-from connectors._runs import list_runs, run_info
+from connectors._rest_kind import KIND as REST_KIND
+from connectors._runs import Connection, RunContext, list_runs, run_info
 from connectors._service import (
     check_connector,
     preview_connector,
@@ -75,17 +92,22 @@ from connectors._subscriptions import (
 from connectors._worker import Worker
 
 __all__ = [
+    "REST_KIND",
     "SIGNATURE_HEADER",
     "AuthConfig",
     "BreakerOptions",
     "Bundle",
     "BundleManifest",
     "BundleRefused",
+    "Connection",
+    "ConnectorConfig",
     "ConnectorError",
     "ConnectorInfo",
+    "ConnectorKind",
     "CreatedSubscription",
     "Detection",
     "FieldSpec",
+    "HttpConfig",
     "HttpOptions",
     "HubFeedConfig",
     "Incremental",
@@ -97,6 +119,7 @@ __all__ = [
     "ResponseTooLarge",
     "RestConfig",
     "RetryPolicy",
+    "RunContext",
     "Secrets",
     "SimOptions",
     "StreamConfig",
@@ -107,6 +130,9 @@ __all__ = [
     "backoff_seconds",
     "check_connector",
     "check_outbound_url",
+    "config_union",
+    "connector_kind",
+    "connector_kinds",
     "create_connector",
     "create_simulator",
     "create_subscription",
@@ -121,21 +147,26 @@ __all__ = [
     "encode_vni",
     "event_id",
     "export_bundle",
+    "find_kind",
     "get_connector",
     "get_subscription",
     "guarded_client",
     "guarded_transport",
     "http_client",
     "import_bundle",
+    "kind_names",
     "list_connectors",
     "list_dead_letters",
     "list_deliveries",
     "list_runs",
     "list_subscriptions",
+    "parse_config",
     "preview_connector",
     "read_bundle",
     "reconcile_connector",
     "redeliver_dead_letters",
+    "register_kind",
+    "registered",
     "replay_subscription",
     "request_run",
     "rotate_subscription_secret",
@@ -144,6 +175,7 @@ __all__ = [
     "sign_delivery",
     "to_unicode",
     "trusted_jwks",
+    "unregister_kind",
     "update_connector",
     "update_subscription",
     "verify_delivery",
