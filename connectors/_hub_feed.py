@@ -158,5 +158,5 @@ KIND = register_kind(ConnectorKind(
     no_preview_en="Preview is for REST connectors; a source hub speaks the standard.",
     new_config={"kind": "hub", "base_url": "https://", "auth": {"type": "oauth2",
                                                                 "client_id": ""}},
-    order=20,
+    order=20, features=frozenset({"bundles"}),
 ))

@@ -56,6 +56,9 @@ class ConnectorKind:
     # Where the console's JSON tab starts for a new connector of this kind.
     new_config: dict[str, Any] = field(default_factory=dict)
     order: int = 100  # place in lists (the API's enum, the console's select)
+    # What else the kind's connectors take part in: "bundles" (offline exchange bundles of
+    # the peer they follow, ``connectors._bundle``).
+    features: frozenset[str] = frozenset()
 
     def label(self, lang: str = "vi") -> str:
         return self.label_en if lang == "en" else self.label_vi
