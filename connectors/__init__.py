@@ -2,6 +2,8 @@
 feeds), the worker that runs them and the deliveries, and the reference agency simulator.
 
 Routers, the console and the CLI call the services exported here; everything else is private.
+The kinds of pull connector are registered in ``connectors._kinds``, each by its own module,
+imported here (one line per kind).
 """
 
 from connectors import _subscriptions as subscriptions
@@ -10,8 +12,9 @@ from connectors._bundle_format import Bundle, BundleManifest, BundleRefused, rea
 from connectors._config import (
     AuthConfig,
     BreakerOptions,
+    ConnectorConfig,
+    HttpConfig,
     HttpOptions,
-    HubFeedConfig,
     Incremental,
     KeySweep,
     OffOrigin,
@@ -21,10 +24,22 @@ from connectors._config import (
     Secrets,
     StreamConfig,
     check_outbound_url,
-    parse_config,
 )
 from connectors._delivery import backoff_seconds, deliver_pending, http_client
 from connectors._http import ConnectorError, UpstreamFailed
+from connectors._hub_feed import HubFeedConfig
+from connectors._kinds import (
+    ConnectorKind,
+    config_union,
+    connector_kind,
+    connector_kinds,
+    find_kind,
+    kind_names,
+    parse_config,
+    register_kind,
+    registered,
+    unregister_kind,
+)
 from connectors._legacy_text import (
     Detection,
     decode_tcvn3,
@@ -44,7 +59,8 @@ from connectors._outbound import (
 )
 from connectors._outbox import event_id
 from connectors._rekey import reseal_connector_secrets
-from connectors._runs import list_runs, run_info
+from connectors._rest_kind import KIND as REST_KIND
+from connectors._runs import Connection, RunContext, list_runs, run_info
 from connectors._service import (
     check_connector,
     preview_connector,
@@ -80,18 +96,23 @@ from connectors._worker import Worker, start_worker
 
 __all__ = [
     "DATE_FORMATS",
+    "REST_KIND",
     "SIGNATURE_HEADER",
     "AuthConfig",
     "BreakerOptions",
     "Bundle",
     "BundleManifest",
     "BundleRefused",
+    "Connection",
+    "ConnectorConfig",
     "ConnectorError",
     "ConnectorInfo",
+    "ConnectorKind",
     "CreatedSubscription",
     "Detection",
     "Faults",
     "FieldSpec",
+    "HttpConfig",
     "HttpOptions",
     "HubFeedConfig",
     "Incremental",
@@ -104,6 +125,7 @@ __all__ = [
     "ResponseTooLarge",
     "RestConfig",
     "RetryPolicy",
+    "RunContext",
     "Secrets",
     "SimOptions",
     "StreamConfig",
@@ -114,6 +136,9 @@ __all__ = [
     "backoff_seconds",
     "check_connector",
     "check_outbound_url",
+    "config_union",
+    "connector_kind",
+    "connector_kinds",
     "create_connector",
     "create_simulator",
     "create_subscription",
@@ -128,12 +153,14 @@ __all__ = [
     "encode_vni",
     "event_id",
     "export_bundle",
+    "find_kind",
     "get_connector",
     "get_subscription",
     "guarded_client",
     "guarded_transport",
     "http_client",
     "import_bundle",
+    "kind_names",
     "list_connectors",
     "list_dead_letters",
     "list_deliveries",
@@ -144,6 +171,8 @@ __all__ = [
     "read_bundle",
     "reconcile_connector",
     "redeliver_dead_letters",
+    "register_kind",
+    "registered",
     "replay_subscription",
     "request_run",
     "reseal_connector_secrets",
@@ -155,6 +184,7 @@ __all__ = [
     "subscriptions",
     "to_unicode",
     "trusted_jwks",
+    "unregister_kind",
     "update_connector",
     "update_subscription",
     "verify_delivery",

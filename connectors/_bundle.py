@@ -1,6 +1,6 @@
 """Offline exchange bundles between two hubs: export a slice of the change feed to a signed
 file (:mod:`connectors._bundle_format`), import it on the other side through the hub-to-hub
-feed's own apply path (:func:`connectors._runs.apply_hub_page`).
+feed's own apply path (:func:`connectors._hub_feed.apply_hub_page`).
 
 The importing side names the peer by its hub-feed connector: the same per-peer checkpoint
 (the last applied ``seq`` of the peer's feed) serves the online feed and the bundles, so a
@@ -28,18 +28,8 @@ from connectors._bundle_format import (
     read_bundle,
     write_bundle,
 )
-from connectors._config import HubFeedConfig
-from connectors._runs import (
-    HUB_STREAM,
-    RunContext,
-    apply_hub_page,
-    feed_filters,
-    finish_run,
-    load,
-    load_state,
-    run_info,
-    start_run,
-)
+from connectors._hub_feed import HUB_STREAM, HubFeedConfig, apply_hub_page, feed_filters
+from connectors._runs import RunContext, finish_run, load, load_state, run_info, start_run
 from hub import Hub, InvalidInput, Principal, current_file_lists, list_changes
 from hub.archive import (
     FileClaims,

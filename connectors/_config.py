@@ -6,7 +6,7 @@ Secrets never live here: :class:`Secrets` is sealed separately (see ``_store``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -215,12 +215,28 @@ class StreamConfig(_Options):
                 and self.pagination.style in ("page", "offset"))
 
 
-class _Common(_Options):
+class ConnectorConfig(_Options):
+    """What every kind's definition has (``connectors._kinds``): its ``kind``, the retries of
+    its requests and its circuit breaker. A kind that sends credentials somewhere names the
+    places in :meth:`destinations` (checked by the outbound guard when it is saved)."""
+
+    kind: str
+    retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerOptions = BreakerOptions()
+
+    def destinations(self) -> list[str]:
+        return []
+
+    def credential_origins(self) -> set[tuple[str, str, int]]:
+        return set()
+
+
+class HttpConfig(ConnectorConfig):
+    """A kind that calls an HTTP API at ``base_url`` with the connector's credentials."""
+
     base_url: str = Field(max_length=500)
     auth: AuthConfig = AuthConfig()
     http: HttpOptions = HttpOptions()
-    retry: RetryPolicy = RetryPolicy()
-    breaker: BreakerOptions = BreakerOptions()
 
     @field_validator("base_url")
     @classmethod
@@ -247,7 +263,7 @@ class _Common(_Options):
         return found
 
 
-class RestConfig(_Common):
+class RestConfig(HttpConfig):
     """A generic REST/JSON agency API."""
 
     kind: Literal["rest"] = "rest"
@@ -263,24 +279,6 @@ class RestConfig(_Common):
         return self
 
 
-class HubFeedConfig(_Common):
-    """Another RightsHub's ``/v1/changes`` feed (a provincial hub feeding the central one).
-
-    ``agencies`` lists the owner agencies whose records are taken (default: the connector's
-    agency); changes of other owners are skipped."""
-
-    kind: Literal["hub"] = "hub"
-    record_types: list[schemas.RecordTypeName] | None = None
-    agencies: list[str] | None = Field(default=None, max_length=200)
-    page_size: int = Field(default=200, ge=1, le=1000)
-    # The peer's public keys (its /.well-known/jwks.json), trusted for its offline exchange
-    # bundles (connectors._bundle); ``rightshub bundle import --jwks`` may give them instead.
-    bundle_jwks: dict[str, Any] | None = None
-
-
-ConnectorConfig = RestConfig | HubFeedConfig
-
-
 class Secrets(BaseModel):
     """What is sealed at rest: an OAuth2 client secret or private key (PEM or JWK JSON,
     for private_key_jwt), or an API key."""
@@ -292,12 +290,7 @@ class Secrets(BaseModel):
     api_key: SecretStr | None = None
 
     def names(self) -> list[str]:
-        return [n for n in ("client_secret", "private_key", "api_key") if getattr(self, n)]
+        return [n for n in SECRET_NAMES if getattr(self, n)]
 
 
-def parse_config(kind: str, data: object) -> ConnectorConfig:
-    if kind == "rest":
-        return RestConfig.model_validate(data)
-    if kind == "hub":
-        return HubFeedConfig.model_validate(data)
-    raise ValueError(f"unknown connector kind {kind!r}")
+SECRET_NAMES = ("client_secret", "private_key", "api_key")

@@ -22,15 +22,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from connectors._config import ConnectorConfig, HubFeedConfig, RestConfig, Secrets
-from connectors._http import (
-    ConnectorError,
-    Outbound,
-    build_auth,
-    classify,
-    make_client,
-    with_retries,
-)
+from connectors._config import ConnectorConfig, HttpConfig, Secrets
+from connectors._http import ConnectorError, Outbound, build_auth, make_client
+from connectors._kinds import connector_kind
 from connectors._store import get_row, unseal, validate_config
 from hub import Hub, ImportSummary, Principal, Settings, StoredAnswer
 from hub.tables import Connector, ConnectorCheckpoint, ConnectorRun, utcnow
@@ -60,8 +54,11 @@ class Connection:
                          frozenset({"records:write"}), channel=CHANNEL, kind="system")
 
     def client(self, settings: Settings) -> httpx.AsyncClient:
-        """The connector's client, through the hub's outbound guard."""
+        """The connector's client, through the hub's outbound guard (a kind that calls an
+        HTTP API: its config is an :class:`HttpConfig`)."""
         c = self.config
+        if not isinstance(c, HttpConfig):
+            raise TypeError(f"a {self.kind} connector calls no HTTP API")
         outbound = Outbound.of(settings)
         auth = build_auth(c.auth, self.secrets, c.base_url, c.http, c.retry, outbound)
         return make_client(c.base_url, c.http, auth, outbound)
@@ -207,109 +204,6 @@ async def save_state(
         await session.flush()
 
 
-# --- hub to hub -----------------------------------------------------------------------------
-
-HUB_STREAM = "changes"
-
-
-def group_changes(
-    changes: list[dict[str, Any]], allowed: set[str], types: set[str] | None
-) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
-    """A page's changes collapsed to the last one per record, by (owner, record type), in
-    feed order; changes of other owners or types are left out."""
-    groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for change in changes:
-        record = change.get("record") or {}
-        owner, rtype = str(record.get("owner_agency")), str(record.get("type"))
-        if owner not in allowed or (types is not None and rtype not in types):
-            continue
-        key = str(record.get("source_id"))
-        group = groups.setdefault((owner, rtype), {})
-        group.pop(key, None)  # keep feed order of the last change
-        if change.get("op") in ("delete", "withdraw"):
-            group[key] = {"source_id": key, "_op": "delete"}
-        else:
-            group[key] = {**(record.get("data") or {}), "source_id": key,
-                          "visibility": record.get("visibility", "shared")}
-    return groups
-
-
-def feed_filters(ctx: RunContext) -> tuple[set[str], set[str] | None]:
-    """The owner agencies and record types a hub-feed connector takes."""
-    config = ctx.conn.config
-    assert isinstance(config, HubFeedConfig)
-    allowed = set(config.agencies or [ctx.conn.agency])
-    return allowed, set(config.record_types) if config.record_types else None
-
-
-async def apply_hub_page(
-    ctx: RunContext,
-    changes: list[dict[str, Any]],
-    new_state: dict[str, Any],
-    *,
-    changed_cursor: bool,
-    before_checkpoint: Callable[[], Awaitable[None]] | None = None,
-) -> None:
-    """Apply one page of another hub's changes and commit ``new_state`` (the checkpoint)
-    with its last group. With ``before_checkpoint`` (an offline bundle's file sync), the
-    checkpoint commits after it, in its own transaction: re-applying the page after a crash
-    in between changes nothing (the pipeline finds the same content)."""
-    allowed, types = feed_filters(ctx)
-    cid = ctx.conn.id
-    groups = group_changes(changes, allowed, types)
-
-    async def extra(session: AsyncSession) -> None:
-        await save_state(session, cid, HUB_STREAM, new_state)
-
-    own_commit = before_checkpoint is not None
-    if groups:
-        ordered = list(groups.items())
-        for n, ((owner, rtype), items) in enumerate(ordered):
-            last = n == len(ordered) - 1
-            await ctx.ingest(rtype, list(items.values()), agency=owner,
-                             extra=extra if last and not own_commit else None,
-                             fetched=len(changes) if last else 0)
-        if before_checkpoint is not None:
-            await before_checkpoint()
-    if (own_commit and groups) or (not groups and changed_cursor):
-        async with ctx.hub.db.transaction() as session:
-            await ctx.fence(session)
-            if not groups:
-                ctx.counts["pages"] += 1
-                ctx.counts["fetched"] += len(changes)
-            await save_state(session, cid, HUB_STREAM, new_state)
-            await ctx.save_counts(session)
-
-
-async def run_hub_feed(ctx: RunContext, client: httpx.AsyncClient) -> None:
-    """Follow another RightsHub's ``/v1/changes`` from the committed cursor. A page's changes
-    are collapsed to the last one per record and ingested per (owner, record type); the
-    cursor commits with the page's last group (re-applying an earlier group after a crash
-    changes nothing: the pipeline finds the same content)."""
-    config = ctx.conn.config
-    assert isinstance(config, HubFeedConfig)
-    state = await load_state(ctx.hub, ctx.conn.id, HUB_STREAM)
-    cursor = int(state.get("cursor", 0))
-    while True:
-        async def fetch(after: int = cursor) -> httpx.Response:
-            response = await client.get("/v1/changes",
-                                        params={"after": after, "limit": config.page_size})
-            classify(response)
-            return response
-
-        body = (await with_retries(config.retry, fetch, on_retry=ctx.note_retry)).json()
-        if not isinstance(body, dict) or not isinstance(body.get("changes"), list):
-            raise ConnectorError("Trả lời của hub nguồn không phải trang thay đổi.",
-                                 "The source hub's answer is not a change page.")
-        changes = body["changes"]
-        next_cursor = int(body.get("next_cursor") or cursor)
-        await apply_hub_page(ctx, changes, {"cursor": next_cursor},
-                             changed_cursor=next_cursor != cursor)
-        if not body.get("has_more") or next_cursor == cursor:
-            return
-        cursor = next_cursor
-
-
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -362,14 +256,7 @@ async def execute(
     try:
         conn = await load(hub, connector_id)
         ctx = RunContext(hub, conn, run_id, owner, lease_seconds)
-        async with conn.client(hub.settings) as client:
-            if isinstance(conn.config, RestConfig):
-                from connectors._rest_stream import run_rest_stream
-
-                for index in range(len(conn.config.streams)):
-                    await run_rest_stream(ctx, client, index, full=full)
-            else:
-                await run_hub_feed(ctx, client)
+        await connector_kind(conn.kind).run(ctx, full)
     except LeaseLost:
         status, error = "interrupted", {"message_vi": "Worker khác đã nhận connector.",
                                         "message_en": "Another worker took the connector over."}

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from auth import SecretBox, load_secret_key
-from connectors._config import ConnectorConfig, OffOrigin, Secrets, parse_config
+from connectors._config import ConnectorConfig, OffOrigin, Secrets
 from connectors._errors import DestinationRefused
+from connectors._kinds import parse_config
 from connectors._outbound import OutboundPolicy, OutboundRefused
 from hub import Conflict, Hub, InvalidInput, NotFound, Settings, previous_secret_keys
 from hub.tables import Connector, ConnectorPublic, utcnow

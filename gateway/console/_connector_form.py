@@ -2,10 +2,11 @@
 its paging and incremental cursor, mapping rows) next to the full JSON (the "Nâng cao" tab).
 
 Both give the same configuration dict, validated by the connectors' own rules
-(:func:`connectors._config.parse_config`, then ``create_connector``/``update_connector``);
+(:func:`connectors.parse_config`, then ``create_connector``/``update_connector``);
 a mistake is explained in Vietnamese with the name of the form field. A configuration the
-fields cannot show (several streams, a hub feed, options beyond the essentials) opens on the
-JSON tab: :func:`form_values` rebuilds it from the fields and compares.
+fields cannot show (several streams, another kind, options beyond the essentials) opens on
+the JSON tab: :func:`form_values` rebuilds it from the fields and compares. Connectors of
+other kinds than :data:`FORM_KIND` are configured on the JSON tab only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hub import InvalidInput
 from schemas import TEXT_CONTROL
 
 TAB_FIELDS, TAB_JSON = "fields", "json"
+FORM_KIND = "rest"  # the kind whose definition the fields describe
 MAX_ROWS = 100
 
 # form field -> (path in the config, Vietnamese label)
@@ -217,14 +219,14 @@ def build_config(values: FormValues) -> dict[str, Any]:
     if not fields:
         raise InvalidInput("Hãy ánh xạ ít nhất một trường.", "Map at least one field.")
     stream["mapping"] = {"source_id": v("source_id"), "fields": fields}
-    return {"kind": "rest", "base_url": v("base_url"), "auth": auth, "streams": [stream]}
+    return {"kind": FORM_KIND, "base_url": v("base_url"), "auth": auth, "streams": [stream]}
 
 
 # --- config -> fields ---------------------------------------------------------------------
 
 def form_values(kind: str, config: dict[str, Any]) -> FormValues | None:
     """The fields showing ``config`` exactly, or None when they cannot (the JSON tab)."""
-    if kind != "rest" or len(config.get("streams") or []) != 1:
+    if kind != FORM_KIND or len(config.get("streams") or []) != 1:
         return None
     stream = config["streams"][0]
     if not set(stream) <= STREAM_KEYS | {"params", "keys"}:

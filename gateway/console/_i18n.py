@@ -487,8 +487,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "enum.actor_kind.dev": ("tài khoản thử nghiệm", "development"),
     "enum.actor_kind.system": ("hệ thống", "system"),
     "enum.actor_kind.anonymous": ("chưa xác thực", "anonymous"),
-    "enum.conn_kind.rest": ("API REST của cơ quan", "Agency REST API"),
-    "enum.conn_kind.hub": ("Luồng thay đổi của hub khác", "Another hub's change feed"),
     "enum.auth_type.none": ("Không xác thực", "None"),
     "enum.auth_type.api_key": ("API key trong header", "API key in a header"),
     "enum.auth_type.oauth2": ("OAuth2 (client credentials)", "OAuth2 (client credentials)"),

@@ -6,9 +6,10 @@ Two sources, never a second copy of either:
 * the data standard's vocabularies (``schemas/vocabularies/*.json``, through
   :func:`schemas.load_vocabulary_seed`): record kinds, themes, languages...;
 * the console's own enumerations (run states, triggers, delivery and audit outcomes,
-  connector kinds, auth types, pagination styles...): their codes come from where the hub
-  defines them (the connectors' config models) or are the values the hub stores, and their
-  words are ``_i18n`` strings ``enum.<group>.<code>``.
+  auth types, pagination styles...): their codes come from where the hub defines them (the
+  connectors' config models) or are the values the hub stores, and their words are ``_i18n``
+  strings ``enum.<group>.<code>``; connector kinds (group ``conn_kind``) come with their
+  words from the kinds' registry (``connectors.connector_kinds``).
 
 An unknown code is shown as it is (an old row, a term added later), never as an error.
 """
@@ -57,7 +58,6 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "dead_status": ("dead", "redeliver", "redelivered"),
     "audit_outcome": ("ok", "failed", "denied", "refused", "delivered"),
     "actor_kind": ("admin", "client", "api_key", "dev", "system", "anonymous"),
-    "conn_kind": ("rest", "hub"),
     # the kinds the reference registry is seeded with (hub/seed/*.csv); a hub admin may type
     # another, which is then shown as it is
     "agency_kind": ("ministry", "ministry-level", "government-agency", "party-body",
@@ -77,8 +77,12 @@ BUSY_STATES = frozenset({"running", "redeliver", "queued"})
 
 
 def label(group: str, code: object, lang: str = "vi") -> str:
-    """The word for a console enumeration's code; the code itself when there is none."""
+    """The word for a console enumeration's code; the code itself when there is none. A
+    connector kind's words are the kind's own (``connectors.ConnectorKind``)."""
     text = "" if code is None else str(code)
+    if group == "conn_kind":
+        kind = connectors.find_kind(text)
+        return text if kind is None else kind.label(lang)
     pair = STRINGS.get(f"enum.{group}.{text}")
     if pair is None:
         return text
@@ -109,6 +113,11 @@ def vocab_choices(vocabulary: str, lang: str = "vi") -> list[tuple[str, str]]:
 
 def choices(group: str, lang: str = "vi") -> list[tuple[str, str]]:
     return [(code, label(group, code, lang)) for code in ENUMS[group]]
+
+
+def kind_choices(lang: str = "vi") -> list[tuple[str, str]]:
+    """The registered connector kinds, in their order, with their words."""
+    return [(k.name, k.label(lang)) for k in connectors.connector_kinds()]
 
 
 def record_type_label(name: object, lang: str = "vi") -> str:

@@ -31,7 +31,8 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 async def _peers(hub: Hub, user: ConsoleUser) -> list[connectors.ConnectorInfo]:
     """The hub-feed connectors this admin manages: the peers whose bundles it may import."""
     agency = policy.tenant_filter(user.principal, None)
-    return [c for c in await connectors.list_connectors(hub, agency=agency) if c.kind == "hub"]
+    return [c for c in await connectors.list_connectors(hub, agency=agency)
+            if "bundles" in getattr(connectors.find_kind(c.kind), "features", ())]
 
 
 async def _page(request: Request, hub: Hub, user: ConsoleUser, *, report: Any = None,

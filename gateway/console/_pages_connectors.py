@@ -18,7 +18,7 @@ from auth import admin_action, policy
 from gateway.console import _connector_form as cform
 from gateway.console._forms import Form, ident, read_form
 from gateway.console._i18n import fmt_number
-from gateway.console._labels import ENUMS, refuse
+from gateway.console._labels import kind_choices, refuse
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import NO_STORE, ConsoleRoute, render
@@ -29,7 +29,13 @@ from hub import strict_json as json_strict
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
-SECRET_FIELDS = ("client_secret", "api_key", "private_key")
+SECRET_FIELDS = ("client_secret", "api_key", "private_key")  # in the order the page shows
+
+
+def _secret_fields(kind: str) -> tuple[str, ...]:
+    """The secrets a connector of ``kind`` may use (the kind's ``secrets``)."""
+    spec = connectors.find_kind(kind)
+    return tuple(n for n in SECRET_FIELDS if spec is None or n in spec.secrets)
 
 
 async def _agency_of(hub: Hub, user: ConsoleUser, connector_id: str) -> str:
@@ -50,7 +56,9 @@ def _state(info: connectors.ConnectorInfo) -> str:
     return "idle"
 
 
-NEW_JSON = {"kind": "rest", "base_url": "https://", "auth": {"type": "none"}, "streams": []}
+def _can_preview(kind: str) -> bool:
+    spec = connectors.find_kind(kind)
+    return spec is not None and spec.preview is not None
 
 
 def _tab(request: Request, default: str) -> str:
@@ -62,11 +70,11 @@ def _form_context(request: Request, *, kind: str | None, config: dict[str, Any] 
                   form: Form | None = None) -> dict[str, Any]:
     """What _connector_form.html shows: the stored (or new) configuration as fields and as
     JSON, or, after a refused save, what was typed (both tabs, and which one was sent)."""
-    if config is None:  # a new connector
+    if config is None:  # a new connector: the first kind's starting point
         values: cform.FormValues | None = cform.defaults()
-        text = cform.json_text(NEW_JSON)
+        text = cform.json_text(connectors.connector_kinds()[0].new_config)
     else:
-        values = cform.form_values(kind or "rest", config)
+        values = cform.form_values(kind or cform.FORM_KIND, config)
         text = cform.json_text(config)
     form_ok = values is not None
     tab = _tab(request, cform.TAB_FIELDS if form_ok else cform.TAB_JSON)
@@ -113,7 +121,7 @@ async def _list_page(request: Request, hub: Hub, user: ConsoleUser, *, form: For
     items = await connectors.list_connectors(hub, agency=agency)
     return render(request, "connectors.html", {
         "items": [(c, _state(c)) for c in items], "agencies": await agency_choices(hub, user),
-        "kinds": ENUMS["conn_kind"], "sub": _submitted(form) if form is not None else {},
+        "kinds": connectors.kind_names(), "sub": _submitted(form) if form is not None else {},
         "error": error, **_form_context(request, kind=None, config=None, form=form),
     }, status=error.status if error is not None else 200)
 
@@ -123,10 +131,12 @@ def _config_of(form: Form, kind: str) -> dict[str, Any]:
     else the dict the fields describe; checked by the connectors' rules, in Vietnamese."""
     if _sent_tab(form) == cform.TAB_JSON:
         config = _config(form)
-    elif kind != "rest":
-        raise InvalidInput("Connector loại “Luồng thay đổi của hub khác” chỉ cấu hình được trong "
-                           "tab Nâng cao (JSON).",
-                           "A hub-feed connector is configured in the Advanced (JSON) tab only.")
+    elif kind != cform.FORM_KIND:
+        spec = connectors.connector_kind(kind)
+        raise InvalidInput(f"Connector loại “{spec.label_vi}” chỉ cấu hình được trong tab Nâng "
+                           "cao (JSON).",
+                           f"A connector of kind “{spec.label_en}” is configured in the "
+                           "Advanced (JSON) tab only.")
     else:
         config = cform.build_config(cform.read_values(form))
     cform.check(kind, config)
@@ -150,8 +160,8 @@ def _config(form: Form) -> dict[str, Any]:
     return config
 
 
-def _secrets(form: Form) -> connectors.Secrets | None:
-    values = {name: form.text(name, max_length=20_000) for name in SECRET_FIELDS}
+def _secrets(form: Form, kind: str) -> connectors.Secrets | None:
+    values = {name: form.text(name, max_length=20_000) for name in _secret_fields(kind)}
     given = {k: v for k, v in values.items() if v}
     return connectors.Secrets.model_validate(given) if given else None
 
@@ -170,11 +180,11 @@ async def connector_create(request: Request, user: User, hub: HubDep) -> Respons
     agency = form.code("agency", label="cơ quan")
     policy.require_tenant(user.principal, agency)
     try:
-        kind = form.text("kind", max_length=10) or "rest"
-        if kind not in ENUMS["conn_kind"]:
-            raise refuse("Loại connector", "connector kind", kind, "conn_kind")
+        kind = form.text("kind", max_length=40) or connectors.kind_names()[0]
+        if connectors.find_kind(kind) is None:
+            raise refuse("Loại connector", "connector kind", kind, kind_choices)
         name = form.text("name", required=True, label="tên")
-        config, secrets, schedule = _config_of(form, kind), _secrets(form), _schedule(form)
+        config, secrets, schedule = _config_of(form, kind), _secrets(form, kind), _schedule(form)
         async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
                                 agency=agency, details={"kind": kind}) as tx:
             info = await connectors.create_connector(
@@ -195,7 +205,8 @@ async def _page(request: Request, hub: Hub, user: ConsoleUser, connector_id: str
     info = await connectors.get_connector(hub, connector_id)
     runs = await connectors.list_runs(hub, connector_id, limit=20)
     return render(request, "connector.html", {
-        "c": info, "state": _state(info), "runs": runs, "secret_fields": SECRET_FIELDS,
+        "c": info, "state": _state(info), "runs": runs,
+        "secret_fields": _secret_fields(info.kind), "can_preview": _can_preview(info.kind),
         "error": error, "sub": _submitted(form) if form is not None else {},
         **_form_context(request, kind=info.kind, config=info.config, form=form), **extra,
     }, status=error.status if error is not None else 200)
@@ -234,7 +245,7 @@ async def connector_update(connector_id: str, request: Request, user: User,
     kind = (await connectors.get_connector(hub, connector_id)).kind
     try:
         name = form.text("name", required=True, label="tên")
-        config, secrets, schedule = _config_of(form, kind), _secrets(form), _schedule(form)
+        config, secrets, schedule = _config_of(form, kind), _secrets(form, kind), _schedule(form)
         details: dict[str, Any] = {"fields": ["config", "enabled", "name", "schedule_seconds",
                                               *(["secrets"] if secrets else [])]}
         async with admin_action(hub, user.principal, "admin.connectors.update",

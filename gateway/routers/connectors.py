@@ -12,12 +12,14 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, Field, GetJsonSchemaHandler, SecretStr
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 import connectors
 from auth import admin_action, policy
@@ -41,6 +43,32 @@ ConnectorId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9._-]+
 AgencyQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
+def _expected() -> str:
+    names = [repr(n) for n in connectors.kind_names()]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _registered_kind(value: object) -> object:
+    """A kind of ``connectors``' registry; any other value is refused as a Literal of the
+    registered names would refuse it (the same 400 problem, the same words)."""
+    if not isinstance(value, str) or connectors.find_kind(value) is None:
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": _expected()})
+    return value
+
+
+class _KindSchema:
+    """In the contract: the registered kinds, an enum."""
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"enum": list(connectors.kind_names()), "type": "string"}
+
+
+KindName = Annotated[str, BeforeValidator(_registered_kind), _KindSchema()]
+
+
 class SecretsIn(StrictBody):
     """Sealed at rest and never shown again; only which ones are set is."""
 
@@ -57,10 +85,10 @@ class ConnectorCreate(StrictBody):
     id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     agency: str = Field(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=300)
-    kind: Literal["rest", "hub"]
+    kind: KindName
     config: dict[str, Any] = Field(
-        description="RestConfig or HubFeedConfig (see docs/connectors.md): the agency's "
-                    "address, auth, streams and mappings")
+        description=" or ".join(k.config.__name__ for k in connectors.connector_kinds())
+        + " (see docs/connectors.md): the agency's address, auth, streams and mappings")
     secrets: SecretsIn = SecretsIn()
     schedule_seconds: int = Field(default=3600, ge=10, le=31 * 86400)
     enabled: bool = True
