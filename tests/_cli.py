@@ -67,7 +67,7 @@ def run_cli(args: list[str] | tuple[str, ...], *, env: Mapping[str, str],
 
                 stderr += "".join(traceback.format_exception(result.exception))
             outcome.append(Done(result.exit_code, result.stdout, stderr))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
 
     with _LOCK:
