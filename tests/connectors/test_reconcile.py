@@ -153,6 +153,7 @@ async def test_the_reconcile_command(
     import json
     import subprocess
 
+    from tests._cli import run_cli
     from tests.integration import RIGHTSHUB, child_env
 
     if backend != "sqlite":
@@ -173,6 +174,5 @@ async def test_the_reconcile_command(
         assert run["kind"] == "reconcile" and run["trigger"] == "manual"
         live, _ = await hub_products(chub, "08")
         assert live == expected_live(sim.state())
-        unknown = subprocess.run([RIGHTSHUB, "connectors", "reconcile", "con-nobody"],
-                                 env=env, capture_output=True, text=True, timeout=60)
+        unknown = run_cli(["connectors", "reconcile", "con-nobody"], env=env)  # in-process
         assert unknown.returncode != 0

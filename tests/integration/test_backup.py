@@ -24,6 +24,7 @@ from gateway import create_app
 from hub import Hub
 from hub._migrate import upgrade
 from hub._seed import seed_reference
+from tests._cli import run_cli
 from tests.api._helpers import product
 from tests.archive.conftest import pdf_bytes, png_bytes, sha
 from tests.archive.test_resume_server import moto_server
@@ -53,11 +54,17 @@ class Site:
     archive: Path
     storage: dict[str, str] = field(default_factory=dict)  # RIGHTSHUB_ARCHIVE_* for S3
 
-    def run(self, *args: str, cwd: Path, secret: str = SECRET, path: str | None = None) -> Run:
+    def run(self, *args: str, cwd: Path, secret: str = SECRET, path: str | None = None,
+            process: bool = False) -> Run:
+        """``rightshub ARGS`` for this installation: in this process (tests/_cli.py), or as
+        a real subprocess with ``process`` (one per command, proving the entry point)."""
         env = child_env(database_url=self.url, archive_dir=str(self.archive),
                         environment="test", secret_key=secret, **self.storage)
         if path is not None:  # where pg_dump and pg_restore are looked for
             env["PATH"] = path
+        if not process:
+            done = run_cli(args, env=env, cwd=cwd)
+            return Run(done.returncode, done.stdout + done.stderr)
         result = subprocess.run([RIGHTSHUB, *args], cwd=cwd, env=env, capture_output=True,
                                 text=True, encoding="utf-8", timeout=180, check=False)
         return Run(result.returncode, result.stdout + result.stderr)
@@ -214,7 +221,7 @@ def test_restore_into_an_empty_installation(source: Site, backup: Path, target: 
     assert len(before["audit_log"]) > 10 and len(before["records"]) == 4
     assert len(before["agencies"]) > 30 and len(before["record_files"]) == 8
 
-    restored = target.run("restore", str(backup), cwd=tmp_path)
+    restored = target.run("restore", str(backup), cwd=tmp_path, process=True)
     assert restored.code == 0, restored.out
     assert "audit verify: OK" in restored.out and "archive verify: OK" in restored.out
     assert "8 tệp/files đã kiểm tra/checked" in restored.out

@@ -1,7 +1,9 @@
-"""The ``rightshub`` command line as a person runs it: a subprocess with
-``RIGHTSHUB_DATABASE_URL`` set. Migrate and seed a fresh SQLite database, import NDJSON, CSV
-(UTF-8 BOM, ``;`` lists, dd/mm/yyyy dates) and XLSX files with a few bad rows, dry runs,
-re-imports, the contracts check; and the same import flow on PostgreSQL."""
+"""The ``rightshub`` command line as a person runs it, with ``RIGHTSHUB_DATABASE_URL`` set:
+the installed executable as a subprocess for the first upgrade and seed (the entry point),
+the other commands in this process with the same environment (tests/_cli.py). Migrate and
+seed a fresh SQLite database, import NDJSON, CSV (UTF-8 BOM, ``;`` lists, dd/mm/yyyy dates)
+and XLSX files with a few bad rows, dry runs, re-imports, the contracts check; and the same
+import flow on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub import Hub
+from tests._cli import run_cli
 from tests.conftest import _clean
 from tests.integration import REPO, RIGHTSHUB, child_env
 
@@ -50,7 +53,13 @@ class Run:
         return rows
 
 
-def rightshub(*args: str, database_url: str, cwd: Path) -> Run:
+def rightshub(*args: str, database_url: str, cwd: Path, process: bool = False) -> Run:
+    """``rightshub ARGS`` with that database: in this process (tests/_cli.py: the same
+    environment and working directory, without 1-3 s of interpreter start and imports), or
+    with ``process`` as the installed ``rightshub`` executable, as a person runs it."""
+    if not process:
+        done = run_cli(args, env=child_env(database_url=database_url), cwd=cwd)
+        return Run(done.returncode, done.stdout + done.stderr)
     result = subprocess.run(
         [RIGHTSHUB, *args], cwd=cwd, env=child_env(database_url=database_url),
         capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
@@ -165,8 +174,9 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Fresh:
     cwd = tmp_path_factory.mktemp("cli")
     path = cwd / "hub.db"
     url = f"sqlite:///{path}"
-    upgrade = rightshub("db", "upgrade", database_url=url, cwd=cwd)
-    seeds = [rightshub("seed", "--demo", database_url=url, cwd=cwd) for _ in range(2)]
+    upgrade = rightshub("db", "upgrade", database_url=url, cwd=cwd, process=True)
+    seeds = [rightshub("seed", "--demo", database_url=url, cwd=cwd, process=i == 0)
+             for i in range(2)]
     return Fresh(url, path, cwd, upgrade, seeds)
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from hub import Hub, annual_report, review_report
+from tests._cli import Done, run_cli
 from tests.api._helpers import assert_problem, course, event, product, push
 from tests.conftest import auth
 
@@ -253,11 +254,21 @@ async def test_missing_or_malformed_parameters_are_problems(
     assert_problem(response, 401)
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RIGHTSHUB_DATABASE_URL": database_url,
-           "PYTHONPATH": str(ROOT), "RIGHTSHUB_ENVIRONMENT": "test"}
-    return subprocess.run([sys.executable, "-m", "gateway.cli", "report", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+def _env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "RIGHTSHUB_DATABASE_URL": database_url,
+            "PYTHONPATH": str(ROOT), "RIGHTSHUB_ENVIRONMENT": "test"}
+
+
+def _cli(database_url: str, *args: str) -> Done:
+    """``rightshub report ARGS`` in this process (tests/_cli.py)."""
+    return run_cli(["report", *args], env=_env(database_url))
+
+
+def _cli_process(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m gateway.cli report ARGS`` as a real process: the entry point itself."""
+    return subprocess.run([sys.executable, "-m", "gateway.cli", "report", *args],
+                          env=_env(database_url), capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 async def test_cli_writes_each_format(client: httpx.AsyncClient, hub: Hub,
@@ -282,7 +293,7 @@ async def test_cli_writes_each_format(client: httpx.AsyncClient, hub: Hub,
     assert len([r for r in book["Phụ lục"].iter_rows(values_only=True)
                 if r and isinstance(r[0], int)]) == 12  # the operator counts private ones
     out = tmp_path / "review.docx"
-    done = _cli(url, "review", "--from", "2025", "--to", "2025", "-o", str(out))
+    done = _cli_process(url, "review", "--from", "2025", "--to", "2025", "-o", str(out))
     assert done.returncode == 0, done.stderr + done.stdout
     assert "số liệu toàn quốc" in "\n".join(p.text for p in Document(str(out)).paragraphs)
     refused = _cli(url, "review", "--from", "2026", "--to", "2025", "-o", str(out))

@@ -5,6 +5,7 @@ honest database and names the first changed, removed or truncated entry otherwis
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from hub import Hub, Principal, verify_audit
 from hub._audit import GENESIS_HASH
 from hub._tables import AuditEntry
+from tests._cli import Done, run_cli
 from tests.api import _helpers as helpers
 from tests.conftest import auth
 from tests.integration import REPO, RIGHTSHUB, child_env
@@ -130,12 +132,17 @@ TAMPERING = {
 }
 
 
-def _cli_verify(database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RIGHTSHUB, "audit", "verify"], cwd=REPO,
-        env=child_env(database_url=database_url, environment="test"),
+def _cli_verify(database_url: str, *, process: bool = False) -> Done:
+    """``rightshub audit verify``: in this process (tests/_cli.py), or as the installed
+    executable with ``process`` (once per backend: the entry point)."""
+    env = child_env(database_url=database_url, environment="test")
+    if not process:
+        return run_cli(["audit", "verify"], cwd=REPO, env=env)
+    done = subprocess.run(
+        [RIGHTSHUB, "audit", "verify"], cwd=REPO, env=env,
         capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
     )
+    return Done(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
@@ -143,7 +150,8 @@ async def test_tampering_is_detected(
     audited: Hub, client: httpx.AsyncClient, database_url: str, case: str
 ) -> None:
     await _write_some(client)
-    honest = await asyncio.to_thread(_cli_verify, database_url)
+    honest = await asyncio.to_thread(functools.partial(
+        _cli_verify, database_url, process=case == next(iter(TAMPERING))))
     assert honest.returncode == 0, honest.stdout + honest.stderr
     assert "3 entries" in honest.stdout
 

@@ -5,8 +5,8 @@ under a key derived from it): a rewrite with plain SHA-256 fails ``audit verify`
 relabelling entries as the old unkeyed kind. Whoever holds the database *and* the key can
 rewrite the chain and its head so that ``audit verify`` passes, but not past a signed
 checkpoint kept elsewhere: ``audit verify --checkpoint`` finds the rewrite and a truncation
-below it, and refuses a checkpoint the hub's keys did not sign. The real CLI is run as a
-subprocess against the session's migrated database.
+below it, and refuses a checkpoint the hub's keys did not sign. The CLI runs in this process
+(tests/_cli.py) against the session's migrated database.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +37,9 @@ from hub._audit import (
 )
 from hub._migrate import upgrade_async
 from hub._tables import AuditEntry, HubLock
+from tests._cli import Done, run_cli
 from tests.conftest import PG_SERVER, REQUIRE_PG, _create_pg_database, _drop_pg_database
-from tests.integration import REPO, RIGHTSHUB, child_env
+from tests.integration import REPO, child_env
 
 pytestmark = pytest.mark.anyio
 
@@ -106,12 +106,11 @@ async def _rewrite(
         )
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [RIGHTSHUB, "audit", *args], cwd=REPO,
-        env=child_env(database_url=database_url, environment="test"),
-        capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
-    )
+def _cli(database_url: str, *args: str) -> Done:
+    """``rightshub audit ARGS`` in this process (tests/_cli.py); tests/security/test_audit.py
+    runs ``audit verify`` as a real subprocess."""
+    return run_cli(["audit", *args], cwd=REPO,
+                   env=child_env(database_url=database_url, environment="test"))
 
 
 async def _checkpoint(database_url: str, tmp_path: Path) -> Path:
@@ -121,7 +120,7 @@ async def _checkpoint(database_url: str, tmp_path: Path) -> Path:
     return path
 
 
-async def _verify_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def _verify_cli(database_url: str, *args: str) -> Done:
     return await asyncio.to_thread(_cli, database_url, "verify", *args)
 
 

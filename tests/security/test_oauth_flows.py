@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from joserfc.jwk import RSAKey
 
+from tests._cli import run_cli
 from tests.integration import RIGHTSHUB, child_env, free_port, running_server
 
 with warnings.catch_warnings():
@@ -36,8 +37,9 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
 
 
 def _cli(cwd: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([RIGHTSHUB, *args, "--json"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    """``rightshub ARGS --json`` in this process (tests/_cli.py), on the server's database;
+    ``signing-keys rotate`` below runs as a real subprocess."""
+    done = run_cli([*args, "--json"], cwd=cwd, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
