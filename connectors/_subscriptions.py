@@ -284,7 +284,7 @@ async def list_subscriptions(
             sa.select(DeadLetter.subscription_id, sa.func.count())
             .where(DeadLetter.status != "redelivered")
             .group_by(DeadLetter.subscription_id)
-        )).tuples().all())
+        )).all())
     return [SubscriptionInfo.of(r, int(counts.get(r.id, 0))) for r in rows]
 
 
