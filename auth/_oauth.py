@@ -178,7 +178,7 @@ class _Request(OAuth2Request):  # type: ignore[misc]
 
     @property
     def form(self) -> dict[str, str]:
-        return self.payload.data  # type: ignore[no-any-return]
+        return self.payload.data
 
 
 class _ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
@@ -289,11 +289,11 @@ def _server(auth: Authority) -> _Server:
     found = auth.extras.get("oauth_server")
     if found is None:
         found = auth.extras["oauth_server"] = _Server(auth)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _error(server: _Server, error: OAuth2Error) -> Response:
-    return server.handle_response(*error())  # type: ignore[no-any-return]
+    return server.handle_response(*error())
 
 
 def _client_ids(request: Request, data: dict[str, list[str]]) -> tuple[set[str], str | None]:

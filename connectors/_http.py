@@ -244,7 +244,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         if config.method == "private_key_jwt":
             from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 
-            class ShortLivedPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
+            class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
                 # Authlib signs assertions valid for an hour; a RightsHub token endpoint
                 # (and most servers) accept a few minutes at most.
                 def sign(self, auth: Any, token_endpoint: str) -> Any:

@@ -196,6 +196,6 @@ async def _previous_versions(
                 sa.tuple_(RecordChange.record_id, RecordChange.version).in_(chunk),
             )
         )
-        for record_id, version, data in rows.tuples():
+        for record_id, version, data in rows:
             found[(record_id, version)] = data or {}
     return found

@@ -251,7 +251,7 @@ async def list_subscriptions(
             sa.select(col(DeadLetter.subscription_id), sa.func.count())
             .where(col(DeadLetter.status) != "redelivered")
             .group_by(DeadLetter.subscription_id)
-        )).tuples().all())
+        )).all())
     return [SubscriptionInfo.of(r, int(counts.get(r.id, 0))) for r in rows]
 
 

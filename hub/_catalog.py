@@ -30,9 +30,9 @@ async def seed_vocabularies(session: AsyncSession) -> int:
     existing = {
         v.name: v for v in (await session.execute(sa.select(Vocabulary))).scalars()
     }
-    known_terms = set((await session.execute(
+    known_terms = set(await session.execute(
         sa.select(VocabularyTerm.vocabulary, VocabularyTerm.code)
-    )).tuples())
+    ))
     added = 0
     for seed in schemas.load_vocabulary_seed():
         vocab = existing.get(seed.vocabulary)
@@ -73,7 +73,7 @@ async def load_vocabulary_codes(session: AsyncSession) -> dict[str, frozenset[st
         sa.select(VocabularyTerm.vocabulary, VocabularyTerm.code).where(VocabularyTerm.active)
     )
     codes: dict[str, set[str]] = defaultdict(set)
-    for vocabulary, code in rows.tuples():
+    for vocabulary, code in rows:
         codes[vocabulary].add(code)
     return {k: frozenset(v) for k, v in codes.items()}
 

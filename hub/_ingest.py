@@ -427,9 +427,7 @@ class IngestPipeline:
             list(rank), record_type, [p.source_id for p in prepared],
         ):
             rows = await session.execute(statement)
-            for source_id, id_, hash_, version, deleted, created, visibility, owner in (
-                rows.tuples()
-            ):
+            for source_id, id_, hash_, version, deleted, created, visibility, owner in rows:
                 known = current.get(source_id)
                 if known is None or rank[owner] < rank[known.owner]:
                     current[source_id] = _Current(

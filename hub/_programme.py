@@ -240,7 +240,7 @@ class _Calculator:
             Record.kind.in_((*EXHIBITION_KINDS, PRESS_BRIEFING)))
         exhibitions: dict[str, int] = defaultdict(int)
         briefings: dict[str, list[int]] = {code: [0] * 12 for code in provinces}
-        for kind, province_code, owner, day in (await self.session.execute(stmt)).tuples():
+        for kind, province_code, owner, day in await self.session.execute(stmt):
             for province in self._province_of(province_code, owner):
                 if kind == PRESS_BRIEFING:
                     if day is not None and day.year == heatmap_year and province in briefings:
@@ -254,7 +254,7 @@ class _Calculator:
                          ).where(*self._where("training-courses"))
         courses = participants = 0
         by_group: dict[str, int] = defaultdict(int)
-        for total, groups in (await self.session.execute(stmt)).tuples():
+        for total, groups in await self.session.execute(stmt):
             courses += 1
             groups = _as_dict(groups)
             group_sum = sum(int(n) for n in groups.values() if isinstance(n, int))

@@ -158,9 +158,9 @@ async def seed_registry(session: AsyncSession) -> int:
             session.add(Agency(**agency))
     await session.flush()
     links = set(
-        (await session.execute(
+        await session.execute(
             sa.select(AgencySuccession.predecessor_code, AgencySuccession.successor_code)
-        )).tuples()
+        )
     )
     for pred, succ, on, note in seed.successions:
         if (pred, succ) not in links:
@@ -222,7 +222,7 @@ async def load_agency_graph(session: AsyncSession) -> AgencyGraph:
     rows = await session.execute(
         sa.select(AgencySuccession.predecessor_code, AgencySuccession.successor_code)
     )
-    for pred, succ in rows.tuples():
+    for pred, succ in rows:
         preds[succ].add(pred)
         succs[pred].add(succ)
     return AgencyGraph(

@@ -200,7 +200,7 @@ class _Gatherer:
             rows = await session.execute(sa.select(
                 VocabularyTerm.vocabulary, VocabularyTerm.code, VocabularyTerm.label_vi))
             labels: dict[str, dict[str, str]] = defaultdict(dict)
-            for vocabulary, code, label in rows.tuples():
+            for vocabulary, code, label in rows:
                 labels[vocabulary][code] = label
             return labels
 
@@ -218,7 +218,7 @@ class _Gatherer:
             *conditions).order_by(Record.record_type, Record.primary_date, Record.source_id,
                                   Record.owner_agency)
         async with self.hub.db.session() as session:
-            return list((await session.execute(stmt)).tuples())
+            return list(await session.execute(stmt))
 
     def _successors(self, owner: str) -> list[str]:
         return sorted(self.graph.current_successors(owner, self.today) or {owner})

@@ -125,7 +125,7 @@ async def dashboard_counts(
         statement = sa.union_all(*parts)
     rows: dict[str, list[tuple[Any, int]]] = {d: [] for d in dimensions}
     found: dict[str, int | list[Bucket]] = {"total": 0} if "total" in wanted else {}
-    for name, key, n in (await session.execute(statement)).tuples():
+    for name, key, n in await session.execute(statement):
         if name == "total":
             found["total"] = int(n)
         else:

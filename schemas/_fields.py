@@ -68,7 +68,7 @@ Count = Annotated[int, Field(ge=0)]
 Vnd = Annotated[int, Field(ge=0)]
 
 
-def _number(value: Any) -> int | float:
+def _number(value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise custom_error("number_type", "Must be a number", "Phải là một số")
     if isinstance(value, str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -101,7 +101,10 @@ def _list() -> Any:
     return Field(default_factory=list, max_length=MAX_LIST)
 
 
-def _not_before(value: Any, info: ValidationInfo, start_field: str) -> Any:
+_End = TypeVar("_End", date, int)
+
+
+def _not_before(value: _End | None, info: ValidationInfo, start_field: str) -> _End | None:
     """Field-validator body: `value` (an end) must not precede `start_field` (validated earlier)."""
     start = info.data.get(start_field)
     if value is not None and start is not None and value < start:

@@ -76,7 +76,7 @@ async def group_labels(hub: Hub, lang: str) -> dict[str, str]:
         rows = await session.execute(
             sa.select(VocabularyTerm.code, VocabularyTerm.label_vi, VocabularyTerm.label_en)
             .where(VocabularyTerm.vocabulary == "target_group"))
-        return {code: (en if lang == "en" else vi) for code, vi, en in rows.tuples()}
+        return {code: (en if lang == "en" else vi) for code, vi, en in rows}
 
 
 def heat_colour(count: int) -> tuple[str, str]:

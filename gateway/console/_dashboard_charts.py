@@ -121,7 +121,7 @@ async def records_chart(hub: Hub, agency: str | None, lang: str) -> Chart:
             .where(*_owners(hub, agency, graph))
             .group_by(Record.record_type, Record.kind, Record.owner_agency))
     async with hub.db.session() as session:
-        found = (await session.execute(stmt)).tuples().all()
+        found = (await session.execute(stmt)).all()
     by_kind: dict[tuple[str, str], int] = defaultdict(int)
     by_agency: dict[str, int] = defaultdict(int)
     cells: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -161,7 +161,7 @@ async def training_chart(hub: Hub, agency: str | None, lang: str) -> Chart:
     courses = dict.fromkeys(years, 0)
     people = dict.fromkeys(years, 0)
     async with hub.db.session() as session:
-        for day, total, groups in (await session.execute(stmt)).tuples():
+        for day, total, groups in await session.execute(stmt):
             year = _year_of(day)
             if year not in courses:
                 continue
@@ -189,7 +189,7 @@ async def budget_chart(hub: Hub, agency: str | None, lang: str) -> Chart:
         Record.record_type == "budgets", *_owners(hub, agency, graph))
     sums: dict[tuple[str, int, str], int] = defaultdict(int)
     async with hub.db.session() as session:
-        for owner, year, status, amount in (await session.execute(stmt)).tuples():
+        for owner, year, status, amount in await session.execute(stmt):
             if isinstance(year, int) and isinstance(amount, int):
                 sums[(owner, year, status or "estimate")] += amount
     years = _years()

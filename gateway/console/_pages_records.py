@@ -99,7 +99,7 @@ async def _terms(hub: Any, lang: str, names: tuple[str, ...]) -> dict[str, list[
                       VocabularyTerm.label_en)
             .where(VocabularyTerm.vocabulary.in_(names), VocabularyTerm.active.is_(True))
             .order_by(VocabularyTerm.vocabulary, VocabularyTerm.code))
-        for vocabulary, code, vi, en in rows.tuples():
+        for vocabulary, code, vi, en in rows:
             found[vocabulary].append((code, en if lang == "en" else vi))
     return found
 

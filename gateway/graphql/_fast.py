@@ -68,7 +68,7 @@ def _coerce(leaf: Any) -> Callable[[Any], Any] | None:
     """None when values of this leaf type pass unchanged (strings of String and ID)."""
     if leaf is GraphQLString or leaf is GraphQLID:
         return None
-    return leaf.serialize  # type: ignore[no-any-return]
+    return leaf.serialize
 
 
 def _plan(parent: GraphQLObjectType, grouped: Any) -> list[tuple[Any, ...]] | None:
@@ -135,7 +135,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._subplans: dict[int, tuple[Any, list[tuple[Any, ...]] | None, bool]] = {}
         self._info = _Info(self.context_value)
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,
@@ -175,7 +175,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             # response is built (no incremental delivery in this schema).
             del self.async_helpers
 
-    def complete_list_item_value(  # type: ignore[override]
+    def complete_list_item_value(
         self,
         item: Any,
         complete_results: list[Any],

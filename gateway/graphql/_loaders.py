@@ -123,7 +123,7 @@ def record_source(row: Any) -> dict[str, Any]:
         return source
     source = row[_DATA]  # decoded for this row alone: merged in place
     source.update(zip(_NAMES, _PICK(row), strict=True))
-    return source  # type: ignore[no-any-return]
+    return source
 
 
 class Loaders:

@@ -114,31 +114,31 @@ class RecordStats:
 
     @strawberry.field(description="How many records match.")
     def total(self) -> int:
-        return self.counts["total"]  # type: ignore[no-any-return]
+        return self.counts["total"]
 
     @strawberry.field(description="By record type.")
     def by_type(self) -> list[Bucket]:
-        return self.counts["type"]  # type: ignore[no-any-return]
+        return self.counts["type"]
 
     @strawberry.field(description="By kind (product kind, event kind, training form...).")
     def by_kind(self) -> list[Bucket]:
-        return self.counts["kind"]  # type: ignore[no-any-return]
+        return self.counts["kind"]
 
     @strawberry.field(description="By agency in force today (former agencies rolled up).")
     def by_agency(self) -> list[Bucket]:
-        return self.counts["agency"]  # type: ignore[no-any-return]
+        return self.counts["agency"]
 
     @strawberry.field(description="By content theme (a record counts once per theme).")
     def by_theme(self) -> list[Bucket]:
-        return self.counts["theme"]  # type: ignore[no-any-return]
+        return self.counts["theme"]
 
     @strawberry.field(description="By language (a record counts once per language).")
     def by_language(self) -> list[Bucket]:
-        return self.counts["language"]  # type: ignore[no-any-return]
+        return self.counts["language"]
 
     @strawberry.field(description="By month of the record's primary date (YYYY-MM).")
     def by_month(self) -> list[Bucket]:
-        return self.counts["month"]  # type: ignore[no-any-return]
+        return self.counts["month"]
 
 
 async def record_stats(info: Info, record_type: str | None, flt: RecordFilter) -> RecordStats:
@@ -204,7 +204,7 @@ class _QueryBase:
                       "(agency: the owner, default the caller's agency).")
     async def record(
         self, info: Info, type: RecordTypeArg, source_id: str, agency: str | None = None
-    ) -> Record | None:  # type: ignore[valid-type]
+    ) -> Record | None:
         context = info.context
         context.require(RECORDS_READ)
         check(agency, CODE, "agency")
@@ -286,7 +286,7 @@ Query: Any = strawberry.type(
 
 
 def _summary(result: Any) -> dict[str, Any]:
-    return result.body if isinstance(result, StoredAnswer) else result.as_dict()  # type: ignore[no-any-return]
+    return result.body if isinstance(result, StoredAnswer) else result.as_dict()
 
 
 async def _ingest(
@@ -319,24 +319,24 @@ def _mutation_fields(record_type: schemas.RecordType, input_cls: Any) -> dict[st
     kind = record_type.name
 
     async def upsert_one(
-        info: Info, record: input_cls, if_match: str | None = None,  # type: ignore[valid-type]
+        info: Info, record: input_cls, if_match: str | None = None,
         dry_run: bool = False,
-    ) -> ImportSummary:  # type: ignore[valid-type]
-        return await _ingest(info, kind, [input_to_data(record)], dry_run=dry_run,  # type: ignore[return-value]
+    ) -> ImportSummary:
+        return await _ingest(info, kind, [input_to_data(record)], dry_run=dry_run,
                              if_match=if_match, action="records.put")
 
     async def upsert_many(
-        info: Info, records: list[input_cls], dry_run: bool = False,  # type: ignore[valid-type]
+        info: Info, records: list[input_cls], dry_run: bool = False,
         idempotency_key: str | None = None, atomic: bool = False,
-    ) -> ImportSummary:  # type: ignore[valid-type]
-        return await _ingest(info, kind, input_to_data(records), dry_run=dry_run,  # type: ignore[return-value]
+    ) -> ImportSummary:
+        return await _ingest(info, kind, input_to_data(records), dry_run=dry_run,
                              idempotency_key=idempotency_key, action="records.batch",
                              atomic=atomic)
 
     async def delete_one(
         info: Info, source_id: str, if_match: str | None = None
-    ) -> ImportSummary:  # type: ignore[valid-type]
-        return await _ingest(info, kind, [{"source_id": source_id, "_op": "delete"}],  # type: ignore[return-value]
+    ) -> ImportSummary:
+        return await _ingest(info, kind, [{"source_id": source_id, "_op": "delete"}],
                              if_match=if_match, action="records.delete")
 
     label = f"{record_type.label_en.lower()}"

@@ -40,7 +40,7 @@ def default_resolver(source: Any, name: str) -> Any:
 
 
 RecordTypeName: Any = strawberry.enum(  # type: ignore[call-overload]
-    enum.Enum(  # type: ignore[misc]
+    enum.Enum(
         "RecordTypeName",
         {rt.name.replace("-", "_").upper(): rt.name for rt in schemas.RECORD_TYPES.values()},
     ),
@@ -181,8 +181,8 @@ File: Any = strawberry.type(
 
 
 @reads()  # the record id
-async def _record_files(root: Any, info: strawberry.Info[Context, None]) -> list[File]:  # type: ignore[valid-type]
-    return await info.context.loaders.files.load(root["id"])  # type: ignore[no-any-return]
+async def _record_files(root: Any, info: strawberry.Info[Context, None]) -> list[File]:
+    return await info.context.loaders.files.load(root["id"])
 
 
 PARTS = output_part_types()
@@ -280,7 +280,7 @@ async def _agency_records(
     type: RecordTypeArg | None = None,
     first: int | None = None,
     after: str | None = None,
-) -> Connection[Record]:  # type: ignore[valid-type]
+) -> Connection[Record]:
     """The agency's records of one type (default products), its former agencies' included
     (roll-up), under the caller's visibility like every list."""
     kind = enum_value(type) if type is not None else "products"
@@ -323,7 +323,7 @@ class Agency(Node):
     in_force: bool = strawberry.field(resolver=_in_force, description="In force today.")
     predecessors: list["Agency"] = strawberry.field(resolver=_predecessors)
     successors: list["Agency"] = strawberry.field(resolver=_successors)
-    records: Connection[Record] = strawberry.field(  # type: ignore[valid-type]
+    records: Connection[Record] = strawberry.field(
         resolver=_agency_records,
         description="The agency's records of one type (default products), former agencies' "
         "included.",

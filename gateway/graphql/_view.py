@@ -52,7 +52,7 @@ _HTTP_SLUGS = {
 _PLAIN_REQUEST = frozenset(("query", "variables", "operationName"))
 
 
-class GraphQLView(GraphQL):  # type: ignore[type-arg]
+class GraphQLView(GraphQL):
     def __init__(self, settings: Settings) -> None:
         schema = build_schema(settings)
         # None: the fast path is off (settings.graphql_fast_path), nothing is answered from it.

@@ -159,7 +159,7 @@ async def duty_products(
     )
     found: list[DutyProduct] = []
     async with hub.db.session() as session:
-        rows = (await session.execute(stmt)).tuples().all()
+        rows = (await session.execute(stmt)).all()
     for record_id, source_id, owner, title, kind, source, exact, primary, first_at in rows:
         released: date | None = None
         if primary is not None:

@@ -107,8 +107,7 @@ async def notice_events(
         stmt = stmt.where(ArchiveOverdueNotice.seq > after, ArchiveOverdueNotice.seq <= upto)
     own = graph.rolled_up(agency)
     events = []
-    for notice, record in (await session.execute(stmt.order_by(ArchiveOverdueNotice.seq))
-                           ).tuples():
+    for notice, record in await session.execute(stmt.order_by(ArchiveOverdueNotice.seq)):
         if record.deleted:
             continue
         if record.owner_agency in own or record.visibility in SHARED_VISIBILITIES:

@@ -565,11 +565,11 @@ async def verify_archive(hub: Hub) -> VerifyReport:
     after = ""
     while True:
         async with hub.db.session() as session:
-            batch = list((await session.execute(
+            batch = list(await session.execute(
                 sa.select(col(StoredFile.sha256), col(StoredFile.size))
                 .where(col(StoredFile.removed_at).is_(None), col(StoredFile.sha256) > after)
                 .order_by(StoredFile.sha256).limit(200)
-            )).tuples())
+            ))
         if not batch:
             return report
         for sha, size in batch:
@@ -605,7 +605,7 @@ async def _users_of(hub: Hub, sha: str) -> list[str]:
             .join(RecordFile, RecordFile.record_id == Record.id)
             .where(RecordFile.sha256 == sha, RecordFile.detached_seq.is_(None))
         )
-        return [f"{t}/{s} ({a})" for t, s, a in rows.tuples()]
+        return [f"{t}/{s} ({a})" for t, s, a in rows]
 
 
 # --- the archiving obligation ---------------------------------------------------------------
@@ -653,7 +653,7 @@ async def unarchived_state_funded(
     items = [
         {"id": i, "owner_agency": a, "source_id": s, "title": t, "kind": k,
          "funding_source": f, "updated_at": u}
-        for i, a, s, t, k, f, u in rows.tuples()
+        for i, a, s, t, k, f, u in rows
     ]
     return UnarchivedReport(int(total), items)
 

@@ -111,7 +111,7 @@ async def test_records_deleted_before_the_first_pull_leave_tombstones(
         async with chub.db.session() as session:
             ops = dict((await session.execute(
                 sa.select(RecordChange.source_id, RecordChange.op)
-                .where(RecordChange.owner_agency == "G15"))).tuples().all())
+                .where(RecordChange.owner_agency == "G15"))).all())
         assert {k for k, op in ops.items() if op == "delete"} == gone
         assert len(ops) == 60
         again = await connectors.run_connector(chub, cid)  # the tombstones stay as they are
