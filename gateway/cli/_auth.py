@@ -3,7 +3,6 @@ OAuth2 client that ``make run`` (``serve --demo``) creates for agency G16."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 import auth
-from gateway.cli._settings import load_settings
-from hub import Hub, HubError, Settings, audit_in_own_transaction
+from gateway.cli._settings import load_settings, run_on_hub
+from hub import Hub, Settings, audit_in_own_transaction
 
 console = Console(soft_wrap=True)
 clients_app = typer.Typer(help="OAuth2 clients of agencies.", no_args_is_help=True)
@@ -43,25 +42,17 @@ def _run(settings_factory: Callable[[], Settings],
     server, actor "cli") once it succeeded. ``describe`` gives the (agency, target) of the
     result."""
 
-    async def go() -> T:
-        hub = Hub(settings_factory())
-        try:
-            result = await work(hub)
-            if action is not None:
-                agency, target = describe(result) if describe else (None, None)
-                await audit_in_own_transaction(
-                    hub.db, actor="cli", actor_kind="system", agency=agency, action=action,
-                    target=target, request_id=None, outcome="ok", details={},
-                )
-            return result
-        finally:
-            await hub.close()
+    async def audited(hub: Hub) -> T:
+        result = await work(hub)
+        if action is not None:
+            agency, target = describe(result) if describe else (None, None)
+            await audit_in_own_transaction(
+                hub.db, actor="cli", actor_kind="system", agency=agency, action=action,
+                target=target, request_id=None, outcome="ok", details={},
+            )
+        return result
 
-    try:
-        return asyncio.run(go())
-    except HubError as exc:
-        console.print(f"[red]{exc.detail_vi}[/red]\n{exc.detail_en}")
-        raise typer.Exit(1) from None
+    return run_on_hub(settings_factory(), audited, console)
 
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-from gateway.cli._settings import load_settings
+from gateway.cli._settings import load_settings, run_on_hub
 from hub import Hub, HubError, Settings
 
 console = Console(soft_wrap=True)
@@ -116,18 +116,8 @@ def simulate_agency(
 
 
 def _run(work: Any) -> Any:
-    async def go() -> Any:
-        hub = Hub(load_settings(console))
-        try:
-            return await work(hub)
-        finally:
-            await hub.close()
-
     try:
-        return asyncio.run(go())
-    except HubError as exc:
-        console.print(f"[red]{exc.detail_vi}[/red]\n{exc.detail_en}")
-        raise typer.Exit(1) from None
+        return run_on_hub(load_settings(console), work, console)
     except connectors.ConnectorError as exc:
         console.print(f"[red]{exc.message_vi}[/red]\n{exc.message_en}")
         raise typer.Exit(1) from None
