@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.responses import FileResponse
 import connectors
 import schemas
 from auth import policy
-from hub import Hub, InvalidInput, Principal, audit_in_own_transaction
+from hub import Hub, InvalidInput, PayloadTooLarge, Principal, audit_in_own_transaction
 
 BUNDLE_TYPE = "application/x-tar"
 
@@ -72,3 +73,23 @@ async def bundle_download(
                  "X-Bundle-Until": str(manifest["cursor"]["until"])},
         background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
     )
+
+
+async def import_uploaded_bundle(
+    hub: Hub, chunks: AsyncIterator[bytes], *, connector_id: str
+) -> dict[str, Any]:
+    """Spool an uploaded bundle to a scratch file, refused (413) past the archive's file limit
+    before it is all read, and import it for ``connector_id``: the REST and console imports."""
+    limit = hub.settings.archive_max_file_bytes
+    with tempfile.TemporaryDirectory(prefix="rightshub-bundle-") as scratch:
+        path = Path(scratch) / "upload.rhbundle"
+        size = 0
+        with path.open("wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"Gói vượt quá giới hạn {limit} byte.",
+                                          f"The bundle exceeds the {limit}-byte limit.",
+                                          limit=limit)
+                out.write(chunk)
+        return await connectors.import_bundle(hub, path, connector_id=connector_id)

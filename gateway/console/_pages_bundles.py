@@ -6,24 +6,24 @@ nothing."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 import connectors
 import schemas
 from auth import policy
-from gateway._bundle_web import bundle_download
+from gateway._bundle_web import bundle_download, import_uploaded_bundle
 from gateway.console._forms import CODE, Form, ident, read_form
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
-from hub import Hub, HubError, InvalidInput, NotFound, PayloadTooLarge, audit_in_own_transaction
+from hub import Hub, HubError, InvalidInput, NotFound, audit_in_own_transaction
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -77,6 +77,11 @@ async def bundles_export(request: Request, user: User, hub: HubDep) -> Response:
         return await _page(request, hub, user, error=exc, where="export")
 
 
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(1 << 20):
+        yield chunk
+
+
 @router.post("/bundles/import")
 async def bundles_import(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
@@ -88,19 +93,7 @@ async def bundles_import(request: Request, user: User, hub: HubDep) -> Response:
         upload = form.file("file")
         if upload is None:
             raise InvalidInput("Hãy chọn tệp gói.", "Choose the bundle file.")
-        limit = hub.settings.archive_max_file_bytes
-        with tempfile.TemporaryDirectory(prefix="rightshub-bundle-") as scratch:
-            path = Path(scratch) / "upload.rhbundle"
-            size = 0
-            with path.open("wb") as out:
-                while chunk := await upload.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLarge(f"Gói vượt quá giới hạn {limit} byte.",
-                                              f"The bundle exceeds the {limit}-byte limit.",
-                                              limit=limit)
-                    out.write(chunk)
-            report = await connectors.import_bundle(hub, path, connector_id=connector_id)
+        report = await import_uploaded_bundle(hub, _chunks(upload), connector_id=connector_id)
     except HubError as exc:
         return await _page(request, hub, user, error=exc, where="import")
     await audit_in_own_transaction(  # the same trail as the REST import

@@ -9,9 +9,7 @@ they are audited after the call rather than holding the write lock during it.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -24,11 +22,12 @@ from pydantic_core import CoreSchema, PydanticCustomError
 import connectors
 from auth import admin_action, policy
 from gateway._admin_wire import StrictBody, optional
+from gateway._bundle_web import import_uploaded_bundle
 from gateway.deps import Admin, HubDep
 from gateway.http._json import JSON
 from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
-from hub import Hub, NotFound, PayloadTooLarge, Principal, audit_in_own_transaction
+from hub import Hub, NotFound, Principal, audit_in_own_transaction
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -301,19 +300,7 @@ async def connector_bundle_import(
     connector_id: ConnectorId, request: Request, principal: Admin, hub: HubDep
 ) -> JSON:
     agency = await _agency_of(hub, principal, connector_id)
-    limit = hub.settings.archive_max_file_bytes
-    with tempfile.TemporaryDirectory(prefix="rightshub-bundle-") as scratch:
-        path = Path(scratch) / "upload.rhbundle"
-        size = 0
-        with path.open("wb") as handle:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"Gói vượt quá giới hạn {limit} byte.",
-                                          f"The bundle exceeds the {limit}-byte limit.",
-                                          limit=limit)
-                handle.write(chunk)
-        report = await connectors.import_bundle(hub, path, connector_id=connector_id)
+    report = await import_uploaded_bundle(hub, request.stream(), connector_id=connector_id)
     await audit_in_own_transaction(
         hub.db, actor=principal.client_id, actor_kind=principal.kind, agency=agency,
         action="admin.connectors.bundle_import", target=f"connector/{connector_id}",
