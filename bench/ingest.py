@@ -25,7 +25,7 @@ import schemas
 from bench import _common as c
 from bench._data import products
 from hub._prepare import prepare
-from hub._tables import new_record_id
+from hub.tables import new_record_id
 
 BATCH = 1000
 CLIENTS = 4
@@ -108,7 +108,7 @@ async def push(base: str, bodies: list[bytes], clients: int = CLIENTS) -> dict[s
 
 def ceiling_rows(n: int) -> list[tuple[Any, ...]]:
     """The hub's ``records`` rows for the same products, prepared before any timing, with ids
-    made as the hub makes them (time-ordered, ``hub._tables.new_record_id``)."""
+    made as the hub makes them (time-ordered, ``hub.tables.new_record_id``)."""
     prepared, rejections = prepare(
         schemas.RECORD_TYPES["products"], list(products(n)), schemas.vocabulary_codes()
     )

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import connectors
 from bench import _common as c
 from hub import Hub, Settings
-from hub._tables import Record
+from hub.tables import Record
 
 RECORDS = int(os.environ.get("BENCH_PROVINCE_RECORDS", "3000"))
 ERROR, RATE_429, DROP = (float(v) for v in

@@ -1,6 +1,6 @@
 """What a subscription receives: the change log read as an outbox, through the read policy.
 
-The outbox is ``record_changes`` (see ``hub._tables_delivery``). Every event is a change of
+The outbox is ``record_changes`` (see ``hub.tables``). Every event is a change of
 the change feed as ``hub.list_changes`` shows it to the subscription's agency (own records,
 ``shared`` and ``public`` ones; a record made private arrives as a ``withdraw``), narrowed by
 the subscription's filters and stamped with an event id derived from the change's ``seq``, so

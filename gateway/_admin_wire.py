@@ -100,7 +100,7 @@ class AgencyListOut(BaseModel):
     items: list[AgencyOut]
 
 
-# The answers' models are the SQLModel entities' public shapes (hub/_tables*.py), under the
+# The answers' models are the SQLModel entities' public shapes (hub/tables/), under the
 # names the contract has always given them; no docstring, so no description in the contract.
 class ClientOut(ClientPublic):
     pass

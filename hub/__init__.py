@@ -85,7 +85,6 @@ from hub._summary import (
     StoredAnswer,
     request_hash,
 )
-from hub._tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
 from hub.archive import (
     STATE_FUNDING,
     Compliance,
@@ -104,6 +103,7 @@ from hub.archive import (
     unarchived_state_funded,
     verify_archive,
 )
+from hub.tables import Agency, AgencySuccession, Record, Vocabulary, VocabularyTerm
 
 __all__ = [
     "CHANGE_FEED_LOCK",

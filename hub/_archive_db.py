@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub._tables_files import RecordFile
+from hub.tables import RecordFile
 
 CHUNK = 500
 

@@ -38,7 +38,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub._db import DATABASE_INFO, Database, take_change_feed_lock
-from hub._tables import AuditEntry, HubLock, utcnow
+from hub.tables import AuditEntry, HubLock, utcnow
 
 AUDIT_LOCK = "audit"
 # The hub_locks row that bounds the unkeyed entries: last_seq is the last seq that may be

@@ -29,7 +29,7 @@ from hub._audit import (
     verify,
 )
 from hub._db import take_change_feed_lock
-from hub._tables import AuditEntry, HubLock
+from hub.tables import AuditEntry, HubLock
 
 _CHUNK = 1000
 

@@ -50,10 +50,9 @@ from hub._hub import Hub
 from hub._migrate import alembic_config
 from hub._secret_key import derive_key, load_secret_key, secret_key_path
 from hub._settings import Settings
-from hub._tables import utcnow
-from hub._tables_files import RecordFile, StoredFile
 from hub.archive._service import VerifyReport, storage_of, uploads_dir, verify_archive
 from hub.archive._storage import CHUNK, Storage, storage_for
+from hub.tables import RecordFile, StoredFile, utcnow
 
 FORMAT = "rightshub-backup"
 FORMAT_VERSION = 1

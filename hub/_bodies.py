@@ -9,7 +9,7 @@ type (an update's "leave out to keep" field, :func:`optional`) refuses an explic
 a problem naming it; ``null`` for a field that can be empty clears it.
 
 Here, below ``auth`` and ``gateway``, so that the SQLModel entities' ``XCreate``/``XUpdate``
-bodies (hub/_tables.py) and the gateway's other bodies share one definition.
+bodies (hub/tables/) and the gateway's other bodies share one definition.
 """
 
 from __future__ import annotations

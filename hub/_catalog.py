@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import schemas
 from hub._db import Database
 from hub._registry import AgencyGraph, CodeRegistry, load_agency_graph
-from hub._tables import Vocabulary, VocabularyTerm
+from hub.tables import Vocabulary, VocabularyTerm
 
 CATALOG_TTL_SECONDS = 30.0
 

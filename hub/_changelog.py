@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub._bulk import bulk_insert
 from hub._db import release_seq, take_change_feed_lock
 from hub._principal import Principal
-from hub._tables import RecordChange
+from hub.tables import RecordChange
 
 CHANGES: sa.Table = RecordChange.__table__  # type: ignore[assignment]
 COLUMNS = ("seq", "record_id", "record_type", "owner_agency", "source_id", "op", "version",

@@ -18,7 +18,7 @@ from hub._archive_db import file_lists_at
 from hub._principal import Principal
 from hub._query import SHARED_VISIBILITIES
 from hub._registry import AgencyGraph
-from hub._tables import RecordChange
+from hub.tables import RecordChange
 
 
 @dataclass(frozen=True, slots=True)

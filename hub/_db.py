@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from hub._phrase import register_sqlite_functions
 from hub._secret_key import audit_key, previous_audit_keys
 from hub._settings import Settings
-from hub._tables import HubLock
+from hub.tables import HubLock
 
 CHANGE_FEED_LOCK = "change_feed"
 # Session.info key naming the Database that made the session (the audit writer finds its key).

@@ -52,7 +52,7 @@ from hub._summary import (
     Rejection,
     StoredAnswer,
 )
-from hub._tables import (
+from hub.tables import (
     IdempotencyKey,
     Record,
     RecordFacet,

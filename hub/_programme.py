@@ -24,7 +24,7 @@ from hub._hub import Hub
 from hub._principal import Principal
 from hub._query import has_facet, visible_to
 from hub._registry import AgencyGraph
-from hub._tables import Record, VocabularyTerm
+from hub.tables import Record, VocabularyTerm
 
 
 @dataclass(frozen=True, slots=True)

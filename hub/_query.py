@@ -17,7 +17,7 @@ from hub._errors import InvalidInput
 from hub._phrase import SEPARATOR, HasWordPairs, holds_pairs, word_pairs
 from hub._principal import Principal
 from hub._registry import AgencyGraph
-from hub._tables import Record, RecordFacet
+from hub.tables import Record, RecordFacet
 
 SHARED_VISIBILITIES = ("shared", "public")
 # Refused in search text (PostgreSQL cannot hold NUL in text; the others are never typed).

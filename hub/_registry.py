@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 import schemas
-from hub._tables import Agency, AgencySuccession
+from hub.tables import Agency, AgencySuccession
 
 PROVINCES_REORGANISED_ON = date(2025, 7, 1)
 MINISTRIES_REORGANISED_ON = date(2025, 3, 1)

@@ -29,7 +29,7 @@ from hub._principal import Principal
 from hub._programme import programme_progress
 from hub._query import visible_to
 from hub._registry import AgencyGraph
-from hub._tables import Record, VocabularyTerm
+from hub.tables import Record, VocabularyTerm
 
 ReportScope = Literal["annual", "review"]
 FIRST_YEAR = 2022  # the decision's year: nothing to report before it

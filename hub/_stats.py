@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub._principal import Principal
 from hub._query import RecordFilter, _search, filter_conditions
 from hub._registry import AgencyGraph
-from hub._tables import Record, RecordFacet
+from hub.tables import Record, RecordFacet
 
 Dimension = Literal["type", "kind", "agency", "theme", "language", "month"]
 DIMENSIONS: tuple[Dimension, ...] = ("type", "kind", "agency", "theme", "language", "month")

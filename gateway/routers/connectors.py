@@ -107,9 +107,9 @@ class RunRequest(StrictBody):
 
 
 class ConnectorOut(connectors.ConnectorInfo):
-    # The fields are the SQLModel entity's (hub/_tables_connectors.ConnectorPublic); this class
-    # only names the schema in the contract. No
-    # docstring: it would become the schema's description and change openapi/openapi.json.
+    # The fields are the SQLModel entity's (hub/tables/_connector.py: ConnectorPublic);
+    # this class only names the schema in the contract. No docstring: it would become the
+    # schema's description and change openapi/openapi.json.
     pass
 
 

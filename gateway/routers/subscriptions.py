@@ -84,9 +84,9 @@ class RedeliverRequest(_Body):
 
 
 class SubscriptionOut(service.SubscriptionInfo):
-    # The fields are the SQLModel entity's (hub/_tables_delivery.SubscriptionPublic); this class
-    # only names the schema in the contract. No
-    # docstring: it would become the schema's description and change openapi/openapi.json.
+    # The fields are the SQLModel entity's (hub/tables/_subscription.py: SubscriptionPublic);
+    # this class only names the schema in the contract. No docstring: it would become the
+    # schema's description and change openapi/openapi.json.
     pass
 
 

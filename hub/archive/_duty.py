@@ -31,8 +31,7 @@ from hub._files import VIETNAM
 from hub._hub import Hub
 from hub._principal import Principal
 from hub._query import visible_to
-from hub._tables import Record
-from hub._tables_files import RecordFile
+from hub.tables import Record, RecordFile
 
 Status = Literal["on_time", "late", "overdue", "not_due", "undated"]
 STATUSES: tuple[Status, ...] = ("on_time", "late", "overdue", "not_due", "undated")

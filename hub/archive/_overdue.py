@@ -26,9 +26,8 @@ from hub._files import VIETNAM
 from hub._hub import Hub
 from hub._query import SHARED_VISIBILITIES
 from hub._registry import AgencyGraph
-from hub._tables import Record, utcnow
-from hub._tables_files import ArchiveOverdueNotice
 from hub.archive._duty import duty_products
+from hub.tables import ArchiveOverdueNotice, Record, utcnow
 
 EVENT_TYPE = "archive.overdue"
 EVENT_OP = "overdue"  # the event's ``op`` (dead letters keep ops of up to 10 characters)

@@ -50,8 +50,6 @@ from hub._hub import Hub
 from hub._principal import Principal
 from hub._query import visible_to
 from hub._registry import AgencyGraph
-from hub._tables import Record, utcnow
-from hub._tables_files import RecordFile, StoredFile
 from hub.archive._clamd import scan_file
 from hub.archive._media import (
     SNIFF_BYTES,
@@ -61,6 +59,7 @@ from hub.archive._media import (
     normalise_type,
 )
 from hub.archive._storage import Storage, storage_for
+from hub.tables import Record, RecordFile, StoredFile, utcnow
 
 ROLES = ("main", "cover", "subtitles", "slides", "transcript")
 WRITE_CHUNK = 1024 * 1024  # bytes gathered before one write (and hash) in a worker thread

@@ -28,8 +28,6 @@ from hub._archive_db import FileInfo
 from hub._errors import Conflict, HubError, InvalidInput, NotFound
 from hub._hub import Hub
 from hub._principal import Principal
-from hub._tables import utcnow
-from hub._tables_files import FileUpload
 from hub.archive._service import (
     ChecksumMismatch,
     FileClaims,
@@ -41,6 +39,7 @@ from hub.archive._service import (
     uploads_dir,
     writable_record,
 )
+from hub.tables import FileUpload, utcnow
 
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 WRITE_CHUNK = 1024 * 1024

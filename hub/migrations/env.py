@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from hub._db import create_engine
 from hub._settings import Settings
-from hub._tables import Base
+from hub.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

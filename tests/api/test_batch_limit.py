@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub import Hub, ImportSummary, PayloadTooLarge, Principal
 from hub._imports import import_rows
-from hub._tables import Record
+from hub.tables import Record
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from gateway import create_app
 from hub import DevPrincipal, Hub
-from hub._tables_files import StoredFile
+from hub.tables import StoredFile
 from tests.api._helpers import product
 from tests.conftest import _clean, _dev_principals, auth, make_settings
 

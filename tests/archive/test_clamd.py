@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests.api._helpers import assert_problem
 from tests.archive.conftest import Archive, pdf_bytes
 from tests.integration import free_port

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub._tables_files import RecordFile, StoredFile
+from hub.tables import RecordFile, StoredFile
 from tests.api._helpers import assert_problem
 from tests.archive.conftest import (
     Archive,

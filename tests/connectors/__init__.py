@@ -17,7 +17,7 @@ import httpx
 import sqlalchemy as sa
 
 from hub import Hub
-from hub._tables import Record, RecordChange
+from hub.tables import Record, RecordChange
 from tests.integration import RIGHTSHUB, child_env, free_port
 
 SIM_SECRET = "bi-mat-mo-phong-0123456789"

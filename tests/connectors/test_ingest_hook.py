@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import Hub, ImportSummary, Principal
-from hub._tables import Record, utcnow
-from hub._tables_connectors import ConnectorCheckpoint
+from hub.tables import ConnectorCheckpoint, Record, utcnow
 
 pytestmark = pytest.mark.anyio
 WRITER = Principal("hook-test", "G16", frozenset({"records:write"}), channel="connector")

@@ -14,7 +14,7 @@ import connectors
 from connectors import MappingSpec, apply_mapping
 from connectors._mapping import parse_stamp
 from hub import Hub
-from hub._tables import Record
+from hub.tables import Record
 from tests.connectors import SIM_SECRET, running_simulator, sim_config
 
 SPEC = MappingSpec.model_validate({

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 
 import connectors
 from hub import Hub
-from hub._tables import RecordChange
-from hub._tables_connectors import Connector, ConnectorRun
+from hub.tables import Connector, ConnectorRun, RecordChange
 from tests.connectors import (
     SIM_SECRET,
     Simulator,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 import connectors
 from hub import Hub, Settings
-from hub._tables_connectors import ConnectorRun
+from hub.tables import ConnectorRun
 from tests.connectors import (
     SIM_SECRET,
     change_count,

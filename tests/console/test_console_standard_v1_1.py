@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from hub import Hub
-from hub._tables import Record
+from hub.tables import Record
 from tests.console._helpers import csrf, new_admin, sign_in
 
 pytestmark = pytest.mark.anyio

@@ -28,7 +28,7 @@ from starlette.routing import Route
 import connectors
 from hub import Hub, Principal
 from hub._query import visible_to
-from hub._tables import Record
+from hub.tables import Record
 from tests.conftest import _DATA_TABLES, make_settings
 from tests.integration import free_port
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from auth._admins import create_admin, get_admin, start_session
 from hub import Hub
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests.api._helpers import assert_problem, product
 from tests.delivery.conftest import G16, Subscriber, drain
 

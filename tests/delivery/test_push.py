@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 import connectors
 from hub import Hub
-from hub._tables_delivery import Subscription
+from hub.tables import Subscription
 from tests.api._helpers import product
 from tests.delivery.conftest import G15, G16, HUB_ADMIN, Subscriber, drain, hub_state
 
@@ -252,8 +252,7 @@ async def test_old_delivery_attempts_are_pruned(
 ) -> None:
     from datetime import timedelta
 
-    from hub._tables import utcnow
-    from hub._tables_delivery import DeliveryAttempt
+    from hub.tables import DeliveryAttempt, utcnow
 
     hub = delivery_hub
     sub_id = await subscribe(hub, subscriber)

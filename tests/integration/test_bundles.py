@@ -25,9 +25,8 @@ import connectors
 from hub import DevPrincipal, Hub, Principal, current_file_lists
 from hub._migrate import upgrade
 from hub._seed import seed_reference
-from hub._tables import Record, RecordChange
-from hub._tables_files import StoredFile
 from hub.archive._service import FileClaims, detach_file, storage_of, upload_stream
+from hub.tables import Record, RecordChange, StoredFile
 from tests.conftest import _clean, _dev_principals, make_settings
 
 pytestmark = pytest.mark.anyio

@@ -18,7 +18,7 @@ import auth
 import connectors
 from gateway import create_app
 from hub import DevPrincipal, Hub
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests.integration.test_bundles import (
     ADMIN_PRINCIPAL,
     ADMIN_TOKEN,

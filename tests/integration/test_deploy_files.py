@@ -201,9 +201,7 @@ async def test_operational_gauges_follow_the_database(hub: Hub,
     gauges the alert rules use, by exactly what was added."""
     import uuid
 
-    from hub._tables import utcnow
-    from hub._tables_connectors import Connector
-    from hub._tables_delivery import DeadLetter, Subscription
+    from hub.tables import Connector, DeadLetter, Subscription, utcnow
 
     pushed = await client.post(
         "/v1/products:batch", headers=auth("g16"),

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 
 from hub import Settings
 from hub._migrate import alembic_config, head_revision, upgrade
-from hub._tables import Base
+from hub.tables import Base
 from tests.conftest import PG_SERVER, REQUIRE_PG, _create_pg_database, _drop_pg_database
 
 TRGM = {"ix_records_search_trgm", "ix_records_title_trgm", "ix_records_title_pairs"}

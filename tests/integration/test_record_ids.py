@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from hub._tables import new_record_id
+from hub.tables import new_record_id
 
 
 def test_record_ids_are_uuid_version_7() -> None:

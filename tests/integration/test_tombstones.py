@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub import Hub, ImportSummary, Principal
-from hub._tables import Record, RecordChange
+from hub.tables import Record, RecordChange
 from tests.conftest import auth
 
 pytestmark = pytest.mark.anyio

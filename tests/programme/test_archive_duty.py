@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from hub import Hub, Record, archive_compliance, duty_products
-from hub._tables_files import RecordFile, StoredFile
 from hub.archive._duty import status_of
+from hub.tables import RecordFile, StoredFile
 from tests.api._helpers import assert_problem, product
 from tests.conftest import auth
 

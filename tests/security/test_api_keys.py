@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 import auth
 from hub import Hub, InvalidInput
-from hub._tables import ApiKey
+from hub.tables import ApiKey
 from tests.security._oauth_helpers import bearer, new_client
 
 pytestmark = pytest.mark.anyio

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub import Hub, Principal, verify_audit
 from hub._audit import GENESIS_HASH
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests._cli import Done, run_cli
 from tests.api import _helpers as helpers
 from tests.conftest import auth

@@ -36,7 +36,7 @@ from hub._audit import (
     hash_of,
 )
 from hub._migrate import upgrade_async
-from hub._tables import AuditEntry, HubLock
+from hub.tables import AuditEntry, HubLock
 from tests._cli import Done, run_cli
 from tests.conftest import PG_SERVER, REQUIRE_PG, _create_pg_database, _drop_pg_database
 from tests.integration import REPO, child_env

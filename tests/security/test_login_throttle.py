@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from auth._admins import create_admin
 from gateway import create_app
 from hub import Hub
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests.api._helpers import assert_problem
 from tests.conftest import make_settings
 from tests.console._helpers import PASSWORD, csrf_of, unique

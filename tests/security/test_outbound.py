@@ -30,7 +30,7 @@ from connectors._outbound import (
 )
 from gateway import create_app
 from hub import Hub
-from hub._tables import AuditEntry
+from hub.tables import AuditEntry
 from tests.api._helpers import assert_problem
 from tests.conftest import make_settings
 
@@ -430,7 +430,7 @@ async def test_a_subscriber_answer_larger_than_the_cap_is_a_failed_delivery(
         {"source_id": "S-cap", "title": "Sách", "kind": "book"}])
     await connectors.deliver_pending(hub)
     async with hub.db.session() as session:
-        from hub._tables_delivery import DeliveryAttempt
+        from hub.tables import DeliveryAttempt
 
         attempts = list(await session.scalars(sa.select(DeliveryAttempt)))
     mine = [a for a in attempts if a.error and "1024-byte limit" in a.error]

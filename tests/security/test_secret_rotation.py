@@ -31,10 +31,8 @@ from gateway.cli._secret_key import RotationRefused, rotate
 from gateway.routers.files import link_keys
 from hub import Hub, Settings, append_audit, load_secret_key, verify_audit
 from hub._db import take_change_feed_lock
-from hub._tables import ApiKey, AuditEntry, Client, HubLock, SigningKey
-from hub._tables_connectors import Connector
-from hub._tables_delivery import Subscription
 from hub.archive._service import sign_link
+from hub.tables import ApiKey, AuditEntry, Client, Connector, HubLock, SigningKey, Subscription
 from tests.conftest import make_settings, new_database
 from tests.console._helpers import csrf, new_admin, sign_in
 from tests.delivery.conftest import HUB_ADMIN

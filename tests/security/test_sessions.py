@@ -23,7 +23,7 @@ from auth._tokens import sign_access_token
 from gateway import create_app
 from gateway.console._session import COOKIE
 from hub import Hub
-from hub._tables import AdminSession, utcnow
+from hub.tables import AdminSession, utcnow
 from tests.api._helpers import assert_problem
 from tests.conftest import make_settings
 from tests.console._helpers import PASSWORD, csrf, sign_in, unique

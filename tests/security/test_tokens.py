@@ -201,7 +201,7 @@ async def test_metadata_and_jwks(hub: Hub, client: httpx.AsyncClient) -> None:
 async def test_signing_keys_are_stored_encrypted(hub: Hub) -> None:
     import sqlalchemy as sa
 
-    from hub._tables import SigningKey
+    from hub.tables import SigningKey
 
     await auth.authority(hub).keys.refresh()
     async with hub.db.session() as session:

@@ -1,4 +1,4 @@
-"""ingest: record_facets without a foreign key to records (see hub._tables.RecordFacet)
+"""ingest: record_facets without a foreign key to records (see hub.tables.RecordFacet)
 
 Revision ID: 0008
 Revises: 0007

@@ -1,7 +1,6 @@
 """Push to subscribers: subscriptions, delivery attempts and dead letters (issue 5).
 
-Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
-the import at the end of ``hub._tables``.
+On the one ``MetaData`` (``SQLModel.metadata``, which the engine tables' ``Base`` shares).
 
 The outbox is the change log itself (``record_changes``): it is written in the same
 transaction as every change, by every way in (the executemany and the COPY paths alike), and
@@ -19,10 +18,12 @@ from typing import Self
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from hub._tables import JSONType, UTCDateTime, utcnow
-
-# SQLite gives autoincrement only to INTEGER PRIMARY KEY (its rowid); PostgreSQL a BIGINT.
-AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+from hub.tables._types import (
+    AutoId,
+    JSONType,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class SubscriptionBase(SQLModel):

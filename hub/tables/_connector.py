@@ -1,7 +1,6 @@
 """Pull connectors: configurations, runs and checkpoints (issue 5).
 
-Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
-the import at the end of ``hub._tables``.
+On the one ``MetaData`` (``SQLModel.metadata``, which the engine tables' ``Base`` shares).
 
 A connector row is also its schedule and its lease: a worker claims a due connector by
 setting ``lease_owner``/``lease_until`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
@@ -18,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlmodel import Field, SQLModel
 
-from hub._tables import Base, JSONType, UTCDateTime, utcnow
+from hub.tables._types import (
+    Base,
+    JSONType,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class ConnectorBase(SQLModel):

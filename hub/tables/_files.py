@@ -1,7 +1,6 @@
 """The product archive: stored files and their attachment to records (issue 8).
 
-Registered on the one ``MetaData`` (``SQLModel.metadata``, which ``hub._tables.Base`` shares) by
-the import at the end of ``hub._tables``.
+On the one ``MetaData`` (``SQLModel.metadata``, which the engine tables' ``Base`` shares).
 
 * :class:`StoredFile` is one blob, keyed by its SHA-256: the same bytes uploaded twice (to one
   record or to several) are stored once.
@@ -22,7 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlmodel import Field, SQLModel
 
-from hub._tables import Base, JSONType, UTCDateTime
+from hub.tables._types import (
+    Base,
+    JSONType,
+    UTCDateTime,
+)
 
 
 class StoredFile(SQLModel, table=True):
