@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas import TEXT_CONTROL, custom_error
+from schemas import TEXT_CONTROL, custom_error, refuse_unix_time
 
 _SECRET_FIELDS = frozenset({"password", "new_password"})
 
@@ -52,32 +52,18 @@ def _clean(value: Any, *, secret: bool = False) -> Any:
     return value
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _iso_date(value: Any) -> Any:
-    """Only an ISO 8601 string becomes a date: pydantic reads a number, or a string of digits,
-    as a Unix time (0 is 1970-01-01)."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or _is_number(value):
-        raise custom_error("date_type", "Date must be an ISO 8601 string (YYYY-MM-DD)",
-                           "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD)")
-    return value
+    """Only an ISO 8601 string (or a date) becomes a date; a number is not taken as a Unix
+    time, and nothing else is parsed."""
+    return refuse_unix_time(value, "date_type", "Date must be an ISO 8601 string (YYYY-MM-DD)",
+                            "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD)", strict=date)
 
 
 def _iso_datetime(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or _is_number(value):
-        raise custom_error("datetime_type", "Time must be an ISO 8601 string, not a number",
-                           "Thời điểm phải là chuỗi theo ISO 8601, không phải một số")
-    return value
+    return refuse_unix_time(value, "datetime_type",
+                            "Time must be an ISO 8601 string, not a number",
+                            "Thời điểm phải là chuỗi theo ISO 8601, không phải một số",
+                            strict=datetime)
 
 
 # Strict(False): the string is parsed as in JSON mode; the before-validator refuses the rest.

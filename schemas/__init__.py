@@ -4,7 +4,7 @@ the packaged vocabulary files."""
 
 from schemas._fields import custom_error
 
-from ._fields import isbn_is_valid, parse_vnd
+from ._fields import is_number, isbn_is_valid, parse_vnd, refuse_unix_time
 from ._hashing import NOT_CONTENT, content_dict, content_hash, hash_data, split_envelope
 from ._jsonschema import (
     FileMeta,
@@ -82,12 +82,14 @@ __all__ = [
     "export_json_schemas",
     "fold",
     "hash_data",
+    "is_number",
     "isbn_is_valid",
     "load_vocabulary_seed",
     "nfc",
     "parse_vnd",
     "problem_from_error",
     "problems_from_validation_error",
+    "refuse_unix_time",
     "split_envelope",
     "vocab_refs",
     "vocabulary_codes",

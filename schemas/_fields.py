@@ -32,6 +32,32 @@ def custom_error(code: str, message_en: str, message_vi: str) -> PydanticCustomE
     return PydanticCustomError(code, message_en, {"message_vi": message_vi})
 
 
+def is_number(text: str) -> bool:
+    """Whether `text` reads as a number ("0", "12.5", "1e9", " 7 "): what pydantic's lax date
+    and time parsing would take as a Unix time."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def refuse_unix_time(value: Any, code: str, message_en: str, message_vi: str, *,
+                     strict: type | None = None) -> Any:
+    """Before-validator body for an ISO 8601 date or time field. Pydantic reads a number, or a
+    string holding one, as a Unix time (0 is 1970-01-01); that is refused with the given error
+    rather than silently converted. Without `strict` (lax models: record content) any other
+    value is left to pydantic; with it (strict bodies) a value already of that type passes and
+    anything else that is not a string is refused too."""
+    if strict is not None and isinstance(value, strict):
+        return value
+    if strict is not None and not isinstance(value, str):
+        raise custom_error(code, message_en, message_vi)
+    if isinstance(value, int | float) or (isinstance(value, str) and is_number(value)):
+        raise custom_error(code, message_en, message_vi)
+    return value
+
+
 def _nfc_if_str(value: Any) -> Any:
     return nfc(value) if isinstance(value, str) else value
 

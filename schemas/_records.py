@@ -32,6 +32,7 @@ from ._fields import (
     Vnd,
     Year,
     custom_error,
+    refuse_unix_time,
 )
 from ._text import LongText, ShortText
 
@@ -59,38 +60,26 @@ def _date_in_range(value: date) -> date:
 
 
 def _date_not_number(value: Any) -> Any:
-    """Pydantic reads a number as a Unix time (0 is 1970-01-01); the standard's dates are
-    ISO 8601 strings ("format": "date"), so a number is refused, not silently converted."""
-    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
-        raise custom_error(
-            "date_type",
-            "Date must be an ISO 8601 string (YYYY-MM-DD), not a number",
-            "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD), không phải một số",
-        )
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """The standard's dates are ISO 8601 strings ("format": "date"), never numbers."""
+    return refuse_unix_time(
+        value,
+        "date_type",
+        "Date must be an ISO 8601 string (YYYY-MM-DD), not a number",
+        "Ngày phải là chuỗi theo ISO 8601 (YYYY-MM-DD), không phải một số",
+    )
 
 
 Date = Annotated[date, BeforeValidator(_date_not_number), AfterValidator(_date_in_range)]
 
 
 def _time_not_number(value: Any) -> Any:
-    """As for dates: a number would be read as a Unix time; the standard's times are
-    ISO 8601 strings with an offset."""
-    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
-        raise custom_error(
-            "datetime_type",
-            "Time must be an ISO 8601 string with an offset, not a number",
-            "Thời điểm phải là chuỗi theo ISO 8601 có múi giờ, không phải một số",
-        )
-    return value
+    """As for dates: the standard's times are ISO 8601 strings with an offset."""
+    return refuse_unix_time(
+        value,
+        "datetime_type",
+        "Time must be an ISO 8601 string with an offset, not a number",
+        "Thời điểm phải là chuỗi theo ISO 8601 có múi giờ, không phải một số",
+    )
 
 
 SourceTime = Annotated[AwareDatetime, BeforeValidator(_time_not_number)]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Header, Path, Query
 from pydantic import BeforeValidator
 
-from schemas import CONTROL_CHARACTERS
+from schemas import CONTROL_CHARACTERS, is_number
 
 SAFE_TEXT = rf"^[^{CONTROL_CHARACTERS}]+$"
 SOURCE_ID = rf"^[^\s{CONTROL_CHARACTERS}]+$"  # as schemas.SourceId: no whitespace at all
@@ -67,11 +67,7 @@ IfNoneMatchHeader = Annotated[
 def _iso_not_number(value: Any) -> Any:
     """Pydantic reads a number as a Unix time ("0" is 1970-01-01); the API documents ISO 8601
     dates (RFC 3339 ``date`` / ``date-time``), so a bare number is refused with 400."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return value
+    if isinstance(value, str) and is_number(value):
         raise ValueError("expected an ISO 8601 date or date-time, not a number")
     return value
 
