@@ -49,6 +49,7 @@ from tenacity import (
 )
 
 from connectors._errors import ConnectorError
+from connectors._http import authlib_oauth2_client
 from connectors._outbound import (
     OutboundPolicy,
     guarded_client,
@@ -382,9 +383,7 @@ async def _token(hub: Hub, http: httpx.AsyncClient, sub: _Claimed, secret: str) 
     cached = state.tokens.get(sub.id)
     if cached is not None and cached[0] == fingerprint and cached[2] > time.monotonic():
         return cached[1]
-    # Imported lazily: importing Authlib's httpx integration emits a DeprecationWarning.
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
-
+    AsyncOAuth2Client = authlib_oauth2_client()
     s = hub.settings
     async with AsyncOAuth2Client(
         client_id=sub.oauth_client_id, client_secret=secret, scope=sub.oauth_scope,

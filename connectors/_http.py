@@ -200,6 +200,20 @@ class ApiKeyAuth(httpx.Auth):
         yield request
 
 
+
+def authlib_oauth2_client() -> Any:
+    """Authlib's ``AsyncOAuth2Client``, imported on first use and quietly: importing Authlib's
+    httpx integration warns about its own deprecation (it asks for httpx2, whose transports
+    our outbound guard does not provide), which a ``-W error`` run would turn into a failed
+    token request. The pull connectors and the subscription deliveries both get it here."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    return AsyncOAuth2Client
+
 class OAuth2ClientCredentials(httpx.Auth):
     """OAuth2 client credentials (RFC 6749 §4.4) at the agency's own token endpoint, through
     Authlib's ``AsyncOAuth2Client``: client_secret_basic, client_secret_post or
@@ -225,14 +239,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         return f"OAuth2ClientCredentials(client_id={self._config.client_id!r})"
 
     def _oauth_client(self) -> Any:
-        # Imported here and quietly: Authlib's httpx integration warns about its own
-        # deprecation when imported.
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from authlib.integrations.httpx_client import AsyncOAuth2Client
-
+        AsyncOAuth2Client = authlib_oauth2_client()
         config = self._config
         timeout = httpx.Timeout(connect=self._options.connect_timeout,
                                 read=self._options.read_timeout,
