@@ -1,20 +1,30 @@
 """Reading console forms: the CSRF check first, then text fields cleaned the way the admin
 API cleans its bodies (NFC, no control characters, bounded length). Anything a person can
-type becomes either a value or a :class:`hub.InvalidInput` with a Vietnamese message."""
+type becomes either a value or a :class:`hub.InvalidInput` with a Vietnamese message.
+
+The forms for an entity the admin API also edits (clients, API keys, admin accounts) go
+through the API's own bodies (``hub.tables``' ``XCreate``/``XUpdate``) with :func:`validated`:
+a rule (a length, a pattern, a role or scope) lives in the body once, and its complaint is
+shown in Vietnamese with the form's label for the field (``_labels.FIELD_WORDS``)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from datetime import date
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from gateway.console._i18n import parse_date
+from gateway.console._labels import field_words
 from gateway.console._session import CSRF_FIELD, check_csrf, read_session
 from hub import Hub, InvalidInput, NotFound
-from schemas import TEXT_CONTROL
+from schemas import TEXT_CONTROL, problem_from_error
+
+B = TypeVar("B", bound=BaseModel)
 
 CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 # Max size of one upload through the console (the body-size limit applies first).
@@ -68,12 +78,68 @@ class Form:
                 f"Invalid date ({label or name}): use dd/mm/yyyy.",
             ) from None
 
+    def given(self, *names: str) -> dict[str, str]:
+        """The named fields that were filled in, as sent (a body cleans and checks them):
+        an empty field is left out, so the body's default applies."""
+        out = {}
+        for name in names:
+            value = self.data.get(name)
+            if isinstance(value, str) and value.strip():
+                out[name] = value
+        return out
+
+    def all(self, name: str) -> list[str]:
+        """Every value of a repeated field (checkboxes), as sent."""
+        return [v for v in self.data.getlist(name) if isinstance(v, str)]
+
     def flag(self, name: str) -> bool:
         return self.data.get(name) in ("1", "on", "true", "yes")
 
     def file(self, name: str) -> UploadFile | None:
         value = self.data.get(name)
         return value if isinstance(value, UploadFile) and value.filename else None
+
+
+def validated(model: type[B], values: dict[str, Any],
+              words: dict[str, str] | None = None) -> B:
+    """``values`` validated by the admin API's body ``model``; its first complaint becomes an
+    :class:`InvalidInput` naming the form's field (``words``: field -> _i18n key, over
+    ``_labels.FIELD_WORDS``)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise body_error(exc, values, words) from None
+
+
+def body_error(exc: ValidationError, values: dict[str, Any],
+               words: dict[str, str] | None = None) -> InvalidInput:
+    error = exc.errors(include_url=False)[0]
+    loc = error["loc"]
+    if not loc:  # the body's text cleaning (hub._bodies): control characters
+        if any(TEXT_CONTROL.search(v) for v in _texts(values)):
+            return InvalidInput("Không được nhập ký tự điều khiển.",
+                                "Control characters are not allowed.")
+        return InvalidInput("Biểu mẫu không hợp lệ.", "The form is invalid.")
+    vi, en = field_words(str(loc[0]), words)
+    ctx = error.get("ctx") or {}
+    if error["type"] == "missing" or (error["type"] == "string_too_short"
+                                      and ctx.get("min_length") == 1):
+        return InvalidInput(f"Hãy nhập {vi[:1].lower()}{vi[1:]}.", f"{en} is required.")
+    if error["type"] in ("too_short", "too_long") and not isinstance(error["input"], list):
+        # a SecretStr's length (a password) is reported as a collection's
+        error = {**error, "type": f"string_{error['type']}"}
+    problem = problem_from_error(error)
+    return InvalidInput(f"{vi}: {problem.message_vi}.", f"{en}: {problem.message_en}.")
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 async def read_form(request: Request, hub: Hub) -> Form:

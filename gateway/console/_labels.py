@@ -72,6 +72,29 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "file_role": ROLES,
 }
 
+# A field of the admin API's bodies (hub.tables: ClientCreate, ApiKeyCreate, AdminUserCreate...)
+# -> the _i18n key of the console's label for it: a body's complaint names the form's field.
+FIELD_WORDS: dict[str, str] = {
+    "agency": "common.agency",
+    "name": "common.name",
+    "client_id": "clients.client_id",
+    "scopes": "clients.scopes",
+    "auth_method": "clients.auth_method",
+    "expires_at": "keys.expires_on",
+    "username": "login.username",
+    "password": "login.password",
+    "display_name": "users.display_name",
+    "role": "users.role",
+    "active": "common.status",
+}
+
+
+def field_words(field: str, words: dict[str, str] | None = None) -> tuple[str, str]:
+    """(Vietnamese, English) label of a body field; the field's name when it has none."""
+    key = (words or {}).get(field) or FIELD_WORDS.get(field)
+    return STRINGS.get(key or "", (field, field))
+
+
 OK_STATES = frozenset({"succeeded", "ok", "delivered", "redelivered"})
 BUSY_STATES = frozenset({"running", "redeliver", "queued"})
 

@@ -4,7 +4,7 @@ last use. The same policy checks, services and audit entries as ``/v1/admin``.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -24,7 +24,7 @@ from auth import (
     rotate_client_secret,
     set_client_active,
 )
-from gateway.console._forms import Form, ident, read_form
+from gateway.console._forms import Form, ident, read_form, validated
 from gateway.console._i18n import VIETNAM
 from gateway.console._labels import refuse
 from gateway.console._pages_auth import User
@@ -33,11 +33,14 @@ from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
 from gateway.routers.admin import _client_agency, _key_agency
 from hub import Hub, InvalidInput
+from hub.tables import ApiKeyCreate, AuthMethod, ClientCreate, Scope
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
-CLIENT_SCOPES = ("records:read", "records:write", "changes:read")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# What the form offers, from the bodies' own types: not the admin scope (given through the API
+# only), nor private_key_jwt (the console has no field for a JWKS).
+CLIENT_SCOPES: tuple[str, ...] = tuple(s for s in get_args(Scope) if s != "admin")
+AUTH_METHODS: tuple[str, ...] = tuple(m for m in get_args(AuthMethod) if m != "private_key_jwt")
 KEY_OVERLAP = timedelta(days=7)
 
 
@@ -79,30 +82,25 @@ async def clients_page(request: Request, user: User, hub: HubDep) -> Response:
     return await _clients_page(request, hub, user)
 
 
-def _scopes(form: Form, allowed: tuple[str, ...]) -> list[str]:
-    chosen = form.texts("scopes")
-    unknown = [s for s in chosen if s not in allowed]
-    if unknown or not chosen:
-        raise InvalidInput("Hãy chọn ít nhất một quyền hợp lệ.", "Choose at least one valid scope.")
-    return chosen
-
-
 @router.post("/clients")
 async def client_create(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
-    agency = form.code("agency", label="cơ quan")
-    name = form.text("name", required=True, label="tên ứng dụng")
-    scopes = _scopes(form, CLIENT_SCOPES)
-    method = form.text("auth_method", max_length=40) or AUTH_METHODS[0]
-    if method not in AUTH_METHODS:
-        raise refuse("Phương thức xác thực", "auth method", method, [(m, m) for m in AUTH_METHODS])
-    policy.require_tenant(user.principal, agency)
-    policy.client_scopes_grantable(user.principal, scopes)
+    # The admin API's body checks the fields (hub.tables.ClientCreate); the form only offers
+    # fewer choices, and asks for a scope where the API would take its default ones.
+    body = validated(ClientCreate, {**form.given("agency", "name", "auth_method"),
+                                    "scopes": form.all("scopes")[:20]})
+    if not body.scopes or any(s not in CLIENT_SCOPES for s in body.scopes):
+        raise InvalidInput("Hãy chọn ít nhất một quyền hợp lệ.", "Choose at least one valid scope.")
+    if body.auth_method not in AUTH_METHODS:
+        raise refuse("Phương thức xác thực", "auth method", body.auth_method,
+                     [(m, m) for m in AUTH_METHODS])
+    policy.require_tenant(user.principal, body.agency)
+    policy.client_scopes_grantable(user.principal, body.scopes)
     async with admin_action(hub, user.principal, "admin.clients.create", target=None,
-                            agency=agency, details={"scopes": sorted(scopes)}) as tx:
-        created = await create_client(hub, agency=agency, name=name, scopes=scopes,
-                                      auth_method=method, created_by=user.admin.username,
-                                      session=tx)
+                            agency=body.agency, details={"scopes": sorted(body.scopes)}) as tx:
+        created = await create_client(hub, agency=body.agency, name=body.name,
+                                      scopes=body.scopes, auth_method=body.auth_method,
+                                      created_by=user.admin.username, session=tx)
     return await client_page_response(request, hub, user, created.client.client_id,
                                       secret=created.client_secret, secret_kind="client")
 
@@ -141,16 +139,15 @@ async def key_create(client_id: str, request: Request, user: User, hub: HubDep) 
     form = await read_form(request, hub)
     client_id = ident(client_id)
     agency = await _client_agency(hub, user.principal, client_id)
-    name = form.text("name", required=True, label="tên key")
-    client = await get_client(hub, client_id)
-    assert client is not None
-    scopes = form.texts("scopes") or None
-    expires_at = _expiry(form)
+    scopes = form.all("scopes")[:20]
+    body = validated(ApiKeyCreate, {**form.given("name"), "client_id": client_id,
+                                    "scopes": scopes or None, "expires_at": _expiry(form)},
+                     {"name": "keys.name"})
     async with admin_action(hub, user.principal, "admin.api_keys.create",
                             target=f"client/{client_id}", agency=agency) as tx:
-        created = await create_api_key(hub, client_id=client_id, name=name, scopes=scopes,
-                                       expires_at=expires_at, created_by=user.admin.username,
-                                       session=tx)
+        created = await create_api_key(hub, client_id=client_id, name=body.name,
+                                       scopes=body.scopes, expires_at=body.expires_at,
+                                       created_by=user.admin.username, session=tx)
     return await client_page_response(request, hub, user, client_id, secret=created.api_key,
                                       secret_kind="key", message="keys.created")
 

@@ -16,13 +16,15 @@ from auth import (
     reset_password,
     update_admin,
 )
-from gateway.console._forms import ident, read_form
+from gateway._admin_wire import PasswordReset
+from gateway.console._forms import ident, read_form, validated
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
 from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
 from hub import Hub, InvalidInput, NotFound
+from hub.tables import AdminUserCreate, AdminUserUpdate
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -46,20 +48,21 @@ async def _user_agency(hub: Hub, user: ConsoleUser, username: str) -> str | None
 @router.post("/users")
 async def user_create(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
-    role = form.text("role", max_length=20) or "agency_admin"
-    agency = form.code("agency", required=False) or None
-    if role == "hub_admin":
-        agency = None
-    policy.grantable_admin_role(user.principal, role, agency)
-    username = form.text("username", max_length=200, required=True, label="tên đăng nhập")
+    # The admin API's body checks the fields (hub.tables.AdminUserCreate).
+    values: dict[str, object] = {"role": "agency_admin",
+                                 **form.given("username", "role", "agency", "display_name")}
+    if values["role"] == "hub_admin":
+        values.pop("agency", None)
     password = form.data.get("password")
-    if not isinstance(password, str) or len(password) > 1024:
-        raise InvalidInput("Mật khẩu không hợp lệ.", "Invalid password.")
+    values["password"] = password if isinstance(password, str) else None
+    body = validated(AdminUserCreate, values)
+    policy.grantable_admin_role(user.principal, body.role, body.agency)
     async with admin_action(hub, user.principal, "admin.users.create",
-                            target=f"admin_user/{username}", agency=agency,
-                            details={"role": role}) as tx:
-        await create_admin(hub, username=username, role=role, agency=agency, password=password,
-                           display_name=form.text("display_name") or None, session=tx)
+                            target=f"admin_user/{body.username}", agency=body.agency,
+                            details={"role": body.role}) as tx:
+        await create_admin(hub, username=body.username, role=body.role, agency=body.agency,
+                           password=body.password.get_secret_value() if body.password else None,
+                           display_name=body.display_name, session=tx)
     return RedirectResponse("/console/users?done=created", status_code=303)
 
 
@@ -71,11 +74,11 @@ async def user_active(username: str, request: Request, user: User, hub: HubDep) 
     if username == user.admin.username:
         raise InvalidInput("Không thể tự khoá tài khoản của mình.",
                            "You cannot deactivate your own account.")
-    active = form.flag("active")
+    body = validated(AdminUserUpdate, {"active": form.flag("active")})
     async with admin_action(hub, user.principal, "admin.users.update",
                             target=f"admin_user/{username}", agency=agency,
                             details={"fields": ["active"]}) as tx:
-        await update_admin(hub, username, session=tx, active=active)
+        await update_admin(hub, username, session=tx, **body.model_dump(exclude_unset=True))
     return RedirectResponse("/console/users?done=saved", status_code=303)
 
 
@@ -85,9 +88,10 @@ async def user_password(username: str, request: Request, user: User, hub: HubDep
     username = ident(username)
     agency = await _user_agency(hub, user, username)
     password = form.data.get("password")
-    if not isinstance(password, str) or len(password) > 1024:
-        raise InvalidInput("Mật khẩu không hợp lệ.", "Invalid password.")
+    # The admin API's body (its length rule) checks the new password.
+    body = validated(PasswordReset, {"password": password if isinstance(password, str) else ""},
+                     {"password": "users.new_password"})
     async with admin_action(hub, user.principal, "admin.users.reset_password",
                             target=f"admin_user/{username}", agency=agency) as tx:
-        await reset_password(hub, username, password, session=tx)
+        await reset_password(hub, username, body.password.get_secret_value(), session=tx)
     return RedirectResponse("/console/users?done=saved", status_code=303)

@@ -225,13 +225,13 @@ class _QueryBase:
         graph = context.graph
         day: date = as_of or context.today  # type: ignore[assignment]
         chosen = graph.agencies.values() if include_former else graph.as_of(day)
-        return [a for a in sorted(chosen, key=lambda a: (a.level, a.code))  # type: ignore[misc]
+        return [a for a in sorted(chosen, key=lambda a: (a.level, a.code))
                 if level is None or a.level == level]
 
     @strawberry.field(description="One agency, with its predecessors and successors.")
     def agency(self, info: Info, code: str) -> Agency | None:
         info.context.require(RECORDS_READ)
-        return info.context.graph.agencies.get(code)  # type: ignore[return-value]
+        return info.context.graph.agencies.get(code)
 
     @strawberry.field(description="Every vocabulary with its terms.")
     async def vocabularies(self, info: Info) -> list[Vocabulary]:

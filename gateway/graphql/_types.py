@@ -19,15 +19,15 @@ from gateway.graphql._context import Context
 from gateway.graphql._fast import fast
 from gateway.graphql._lists import enum_value, list_page
 from gateway.graphql._projection import reads
-from gateway.graphql._scalars import JSON, Date, DateTime
+from gateway.graphql._scalars import JSON, DateTime
 from gateway.graphql._standard import (
     field_annotations,
     output_part_types,
     summary_types,
     type_name,
 )
-from hub import Agency as AgencyRow
 from hub import RecordFilter
+from hub.tables import Agency as AgencyRow
 
 T = TypeVar("T")
 
@@ -131,7 +131,7 @@ ENVELOPE_DOCS = {
 @fast
 @reads()  # the owner, an envelope column
 def _record_agency(root: Any, info: strawberry.Info[Context, None]) -> "Agency":
-    return info.context.graph.agencies[root["owner_agency"]]  # type: ignore[return-value]
+    return info.context.graph.agencies[root["owner_agency"]]
 
 
 def _term_resolver(field: str, vocabulary: str, many: bool) -> Any:
@@ -299,40 +299,48 @@ def _in_force(root: Any, info: strawberry.Info[Context, None]) -> bool:
 
 def _predecessors(root: Any, info: strawberry.Info[Context, None]) -> list["Agency"]:
     graph = info.context.graph
-    return [graph.agencies[c]  # type: ignore[misc]  # registry rows are the sources
+    return [graph.agencies[c]  # registry rows are the sources
             for c in sorted(graph.predecessors.get(root.code, ()))]
 
 
 def _successors(root: Any, info: strawberry.Info[Context, None]) -> list["Agency"]:
     graph = info.context.graph
-    return [graph.agencies[c]  # type: ignore[misc]
+    return [graph.agencies[c]
             for c in sorted(graph.successors.get(root.code, ()))]
 
 
-@strawberry.type(description="An agency of the dated registry: ministry, central body or "
-                 "province. Former agencies roll up to their successors.")
-class Agency(Node):
-    id: strawberry.ID = strawberry.field(resolver=_agency_id)
-    code: str
-    name: str
-    kind: str
-    level: str
-    valid_from: Date | None
-    valid_until: Date | None
-    note: str | None
-    in_force: bool = strawberry.field(resolver=_in_force, description="In force today.")
-    predecessors: list["Agency"] = strawberry.field(resolver=_predecessors)
-    successors: list["Agency"] = strawberry.field(resolver=_successors)
-    records: Connection[Record] = strawberry.field(
-        resolver=_agency_records,
-        description="The agency's records of one type (default products), former agencies' "
-        "included.",
-    )
+def _agency_is_type_of(cls: Any, obj: Any, _info: Any) -> bool:
+    return isinstance(obj, AgencyRow)
 
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, AgencyRow)
 
+# The scalar fields are the SQLModel entity's (hub.tables.Agency), as REST shows them; the
+# row's bookkeeping (created_at) is not part of the API.
+AGENCY_FIELDS = field_annotations(AgencyRow, {}, skip=frozenset({"created_at"}))
+Agency: Any = strawberry.type(
+    type("Agency", (Node,), {
+        "__module__": __name__,
+        "__annotations__": {
+            "id": strawberry.ID,
+            **AGENCY_FIELDS,
+            "in_force": bool,
+            "predecessors": "list[Agency]",
+            "successors": "list[Agency]",
+            "records": Connection[Record],
+        },
+        "id": strawberry.field(resolver=_agency_id),
+        "in_force": strawberry.field(resolver=_in_force, description="In force today."),
+        "predecessors": strawberry.field(resolver=_predecessors),
+        "successors": strawberry.field(resolver=_successors),
+        "records": strawberry.field(
+            resolver=_agency_records,
+            description="The agency's records of one type (default products), former "
+            "agencies' included.",
+        ),
+        "is_type_of": classmethod(_agency_is_type_of),
+    }),
+    description="An agency of the dated registry: ministry, central body or province. Former "
+    "agencies roll up to their successors.",
+)
 
 
 ImportSummary, Rejection = summary_types()
