@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub import Conflict, Hub, InvalidInput, NotFound
-from hub.tables import Agency, AgencySuccession
+from hub.tables import Agency, AgencyPublic, AgencySuccession
 
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
@@ -25,38 +25,25 @@ class SuccessorLink:
     note: str | None = None
 
 
-def agency_dict(agency: Agency, successors: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "code": agency.code, "name": agency.name, "kind": agency.kind, "level": agency.level,
-        "valid_from": agency.valid_from, "valid_until": agency.valid_until,
-        "note": agency.note, "successors": successors,
-    }
-
-
-async def _successors(session: AsyncSession, code: str) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        sa.select(AgencySuccession).where(AgencySuccession.predecessor_code == code)
-        .order_by(AgencySuccession.successor_code)
+async def _public(session: AsyncSession, row: Agency) -> AgencyPublic:
+    links = await session.scalars(
+        sa.select(AgencySuccession).where(AgencySuccession.predecessor_code == row.code)
     )
-    return [
-        {"code": s.successor_code, "effective_on": s.effective_on, "note": s.note}
-        for s in rows.scalars()
-    ]
+    return AgencyPublic.of(row, links.all())
 
 
 async def list_agencies(hub: Hub, *, agency: str | None = None) -> list[dict[str, Any]]:
+    """The agencies (all, or the one of ``agency``) as :class:`AgencyPublic` dumps: the
+    console reads them as dicts."""
     async with hub.db.session() as session:
         query = sa.select(Agency).order_by(Agency.code)
         if agency is not None:
             query = query.where(col(Agency.code) == agency)
         agencies = list((await session.scalars(query)).all())
-        links: dict[str, list[dict[str, Any]]] = {}
+        links: dict[str, list[AgencySuccession]] = {}
         for s in (await session.scalars(sa.select(AgencySuccession))).all():
-            links.setdefault(s.predecessor_code, []).append(
-                {"code": s.successor_code, "effective_on": s.effective_on, "note": s.note}
-            )
-    return [agency_dict(a, sorted(links.get(a.code, []), key=lambda x: x["code"]))
-            for a in agencies]
+            links.setdefault(s.predecessor_code, []).append(s)
+    return [AgencyPublic.of(a, links.get(a.code, ())).model_dump() for a in agencies]
 
 
 def _check_dates(valid_from: date | None, valid_until: date | None) -> None:
@@ -117,7 +104,7 @@ async def create_agency(
     valid_until: date | None = None,
     note: str | None = None,
     successors: list[SuccessorLink] | None = None,
-) -> dict[str, Any]:
+) -> AgencyPublic:
     if not _CODE.match(code):
         raise InvalidInput("Mã cơ quan không hợp lệ.", "Invalid agency code.")
     _check_dates(valid_from, valid_until)
@@ -130,7 +117,7 @@ async def create_agency(
     if successors:
         await _set_successors(session, code, successors)
     hub.catalog.invalidate()
-    return agency_dict(row, await _successors(session, code))
+    return await _public(session, row)
 
 
 async def update_agency(
@@ -140,7 +127,7 @@ async def update_agency(
     *,
     successors: list[SuccessorLink] | None = None,
     **values: Any,
-) -> dict[str, Any]:
+) -> AgencyPublic:
     row = await session.get(Agency, code)
     if row is None:
         raise NotFound(f"Không có cơ quan {code}.", f"Unknown agency {code}.")
@@ -155,4 +142,4 @@ async def update_agency(
     if successors is not None:
         await _set_successors(session, code, successors)
     hub.catalog.invalidate()
-    return agency_dict(row, await _successors(session, code))
+    return await _public(session, row)

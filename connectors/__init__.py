@@ -7,6 +7,7 @@ imported here (one line per kind).
 """
 
 from connectors import _subscriptions as subscriptions
+from connectors._bodies import ConnectorCreate, ConnectorUpdate, SecretsIn
 from connectors._bundle import export_bundle, import_bundle, trusted_jwks
 from connectors._bundle_format import Bundle, BundleManifest, BundleRefused, read_bundle
 from connectors._config import (
@@ -105,9 +106,11 @@ __all__ = [
     "BundleRefused",
     "Connection",
     "ConnectorConfig",
+    "ConnectorCreate",
     "ConnectorError",
     "ConnectorInfo",
     "ConnectorKind",
+    "ConnectorUpdate",
     "CreatedSubscription",
     "Detection",
     "Faults",
@@ -127,6 +130,7 @@ __all__ = [
     "RetryPolicy",
     "RunContext",
     "Secrets",
+    "SecretsIn",
     "SimOptions",
     "StreamConfig",
     "SubscriptionInfo",

@@ -30,7 +30,9 @@ from connectors._secretbox import seal_secret
 from hub import CHANGE_FEED_LOCK, Conflict, Hub, InvalidInput, NotFound, Principal
 from hub.tables import (
     DeadLetter,
+    DeadLetterPublic,
     DeliveryAttempt,
+    DeliveryAttemptPublic,
     HubLock,
     Subscription,
     SubscriptionPublic,
@@ -385,19 +387,10 @@ async def replay_subscription(
 # --- deliveries and dead letters -------------------------------------------------------------
 
 
-def _attempt_dict(row: DeliveryAttempt) -> dict[str, Any]:
-    return {
-        "id": row.id, "at": row.at, "delivery_id": row.delivery_id, "first_seq": row.first_seq,
-        "last_seq": row.last_seq, "events": row.events, "attempt": row.attempt,
-        "outcome": row.outcome, "redelivery": row.redelivery, "status_code": row.status_code,
-        "error": row.error, "duration_ms": row.duration_ms,
-    }
-
-
 async def list_deliveries(
     hub: Hub, principal: Principal, subscription_id: str, *, limit: int = 50,
     before: int | None = None, outcome: str | None = None,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[DeliveryAttemptPublic], int | None]:
     """Delivery attempts, newest first; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
     stmt = sa.select(DeliveryAttempt).where(col(DeliveryAttempt.subscription_id) == subscription_id)
@@ -410,23 +403,14 @@ async def list_deliveries(
                                           .limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return [_attempt_dict(r) for r in rows], (rows[-1].id if more and rows else None)
-
-
-def _dead_dict(row: DeadLetter) -> dict[str, Any]:
-    return {
-        "seq": row.seq, "event_id": row.event_id, "record_id": row.record_id,
-        "record_type": row.record_type, "op": row.op, "attempts": row.attempts,
-        "last_error": row.last_error, "dead_at": row.dead_at, "status": row.status,
-        "redelivery_requested_by": row.redelivery_requested_by,
-        "redelivered_at": row.redelivered_at,
-    }
+    cursor = rows[-1].id if more and rows else None
+    return [DeliveryAttemptPublic.model_validate(r) for r in rows], cursor
 
 
 async def list_dead_letters(
     hub: Hub, principal: Principal, subscription_id: str, *, status: str | None = None,
     limit: int = 100, after: int | None = None,
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[DeadLetterPublic], int | None]:
     """Dead letters in ``seq`` order; returns (items, cursor of the next page or None)."""
     await _agency_of(hub, principal, subscription_id)
     stmt = sa.select(DeadLetter).where(col(DeadLetter.subscription_id) == subscription_id)
@@ -438,7 +422,8 @@ async def list_dead_letters(
         rows = list(await session.scalars(stmt.order_by(col(DeadLetter.seq)).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return [_dead_dict(r) for r in rows], (rows[-1].seq if more and rows else None)
+    cursor = rows[-1].seq if more and rows else None
+    return [DeadLetterPublic.model_validate(r) for r in rows], cursor
 
 
 async def redeliver_dead_letters(

@@ -12,8 +12,8 @@ that can be empty clears it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -25,8 +25,10 @@ from hub import IsoDateTime as IsoDateTime
 from hub import StrictBody as StrictBody
 from hub import optional as optional
 from hub.tables import AdminUserCreate as AdminUserCreate
-from hub.tables import AdminUserPublic, ApiKeyPublic, ClientPublic
+from hub.tables import AdminUserPublic, AgencyPublic, ApiKeyPublic, ClientPublic
 from hub.tables import AdminUserUpdate as AdminUserUpdate
+from hub.tables import AgencyCreate as AgencyCreate
+from hub.tables import AgencyUpdate as AgencyUpdate
 from hub.tables import ApiKeyCreate as ApiKeyCreate
 from hub.tables import ApiKeyRotate as ApiKeyRotate
 from hub.tables import AuthMethod as AuthMethod
@@ -34,6 +36,8 @@ from hub.tables import ClientCreate as ClientCreate
 from hub.tables import ClientUpdate as ClientUpdate
 from hub.tables import Role as Role
 from hub.tables import Scope as Scope
+from hub.tables import SuccessorIn as SuccessorIn
+from hub.tables import SuccessorOut as SuccessorOut
 
 
 class SessionRequest(_Body):
@@ -51,49 +55,8 @@ class SessionOut(BaseModel):
     agency: str | None
 
 
-class SuccessorIn(_Body):
-    code: str = Field(min_length=1, max_length=40)
-    effective_on: IsoDate
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class AgencyCreate(_Body):
-    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=300)
-    kind: str = Field(min_length=1, max_length=40)
-    level: Literal["central", "provincial", "local", "other"]
-    valid_from: IsoDate | None = None
-    valid_until: IsoDate | None = None
-    note: str | None = Field(default=None, max_length=2000)
-    successors: list[SuccessorIn] = Field(default_factory=list, max_length=100)
-
-
-class AgencyUpdate(_Body):
-    name: str = optional(min_length=1, max_length=300)
-    kind: str = optional(min_length=1, max_length=40)
-    level: Literal["central", "provincial", "local", "other"] = optional()
-    valid_from: IsoDate | None = None
-    valid_until: IsoDate | None = None
-    note: str | None = Field(default=None, max_length=2000)
-    # When given, replaces the agency's successor links ([] removes them all).
-    successors: list[SuccessorIn] = optional(max_length=100)
-
-
-class SuccessorOut(BaseModel):
-    code: str
-    effective_on: date
-    note: str | None
-
-
-class AgencyOut(BaseModel):
-    code: str
-    name: str
-    kind: str
-    level: str
-    valid_from: date | None
-    valid_until: date | None
-    note: str | None
-    successors: list[SuccessorOut]
+class AgencyOut(AgencyPublic):
+    pass
 
 
 class AgencyListOut(BaseModel):

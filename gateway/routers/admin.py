@@ -140,7 +140,7 @@ async def agency_create(body: w.AgencyCreate, principal: HubAdmin, hub: HubDep) 
                             target=f"agency/{body.code}", agency=body.code,
                             details={"successors": [s.code for s in body.successors]}) as tx:
         out = await create_agency(hub, tx, **values, successors=_links(body.successors))
-    return JSON(out, status_code=201)
+    return JSON(out.model_dump(), status_code=201)
 
 
 @router.patch("/agencies/{code}", summary="Update an agency: validity dates, successor links "
@@ -153,7 +153,7 @@ async def agency_update(
     async with admin_action(hub, principal, "admin.agencies.update", target=f"agency/{code}",
                             agency=code, details={"fields": sorted(body.model_fields_set)}) as tx:
         out = await update_agency(hub, tx, code, successors=_links(body.successors), **values)
-    return JSON(out)
+    return JSON(out.model_dump())
 
 
 # --- clients -----------------------------------------------------------------------------------

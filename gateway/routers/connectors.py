@@ -15,13 +15,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, BeforeValidator, Field, GetJsonSchemaHandler, SecretStr
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic import BaseModel, Field
 
 import connectors
 from auth import admin_action, policy
-from gateway._admin_wire import StrictBody, optional
+from gateway._admin_wire import StrictBody
 from gateway._bundle_web import import_uploaded_bundle
 from gateway.deps import Admin, HubDep
 from gateway.http._json import JSON
@@ -40,65 +38,6 @@ router = APIRouter(
 
 ConnectorId = Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 AgencyQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-
-
-def _expected() -> str:
-    names = [repr(n) for n in connectors.kind_names()]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
-def _registered_kind(value: object) -> object:
-    """A kind of ``connectors``' registry; any other value is refused as a Literal of the
-    registered names would refuse it (the same 400 problem, the same words)."""
-    if not isinstance(value, str) or connectors.find_kind(value) is None:
-        raise PydanticCustomError("literal_error", "Input should be {expected}",
-                                  {"expected": _expected()})
-    return value
-
-
-class _KindSchema:
-    """In the contract: the registered kinds, an enum."""
-
-    def __get_pydantic_json_schema__(
-        self, core: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return {"enum": list(connectors.kind_names()), "type": "string"}
-
-
-KindName = Annotated[str, BeforeValidator(_registered_kind), _KindSchema()]
-
-
-class SecretsIn(StrictBody):
-    """Sealed at rest and never shown again; only which ones are set is."""
-
-    client_secret: SecretStr | None = Field(default=None, max_length=2000)
-    private_key: SecretStr | None = Field(default=None, max_length=20000)
-    api_key: SecretStr | None = Field(default=None, max_length=2000)
-
-    def unwrap(self) -> connectors.Secrets:
-        return connectors.Secrets.model_validate(
-            {k: v.get_secret_value() for k, v in self if v is not None})
-
-
-class ConnectorCreate(StrictBody):
-    id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    agency: str = Field(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1, max_length=300)
-    kind: KindName
-    config: dict[str, Any] = Field(
-        description=" or ".join(k.config.__name__ for k in connectors.connector_kinds())
-        + " (see docs/connectors.md): the agency's address, auth, streams and mappings")
-    secrets: SecretsIn = SecretsIn()
-    schedule_seconds: int = Field(default=3600, ge=10, le=31 * 86400)
-    enabled: bool = True
-
-
-class ConnectorUpdate(StrictBody):
-    name: str = optional(min_length=1, max_length=300)
-    config: dict[str, Any] = optional()
-    secrets: SecretsIn = optional()
-    schedule_seconds: int = optional(ge=10, le=31 * 86400)
-    enabled: bool = optional()
 
 
 class RunRequest(StrictBody):
@@ -181,7 +120,7 @@ async def connector_list(principal: Admin, hub: HubDep, agency: AgencyQuery = No
 
 @router.post("", summary="Create a pull connector (secrets are sealed, never shown again)",
              status_code=201, response_model=ConnectorOut)
-async def connector_create(body: ConnectorCreate, principal: Admin, hub: HubDep) -> JSON:
+async def connector_create(body: connectors.ConnectorCreate, principal: Admin, hub: HubDep) -> JSON:
     policy.require_tenant(principal, body.agency)
     async with admin_action(hub, principal, "admin.connectors.create", target=None,
                             agency=body.agency, details={"kind": body.kind}) as tx:
@@ -202,7 +141,7 @@ async def connector_get(connector_id: ConnectorId, principal: Admin, hub: HubDep
 @router.patch("/{connector_id}", summary="Change a connector's definition, secrets, schedule "
               "or enabled flag", response_model=ConnectorOut)
 async def connector_update(
-    connector_id: ConnectorId, body: ConnectorUpdate, principal: Admin, hub: HubDep
+    connector_id: ConnectorId, body: connectors.ConnectorUpdate, principal: Admin, hub: HubDep
 ) -> JSON:
     agency = await _agency_of(hub, principal, connector_id)
     details: dict[str, Any] = {"fields": sorted(body.model_fields_set)}

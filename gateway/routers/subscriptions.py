@@ -6,19 +6,26 @@ A hub admin manages every agency's subscriptions; an agency admin only its own a
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 from connectors import subscriptions as service
-from gateway._admin_wire import _Body, optional
+from gateway._admin_wire import _Body
 from gateway.deps import Admin, HubDep
 from gateway.http._json import JSON
 from gateway.http._strict_json import StrictJSONRoute
 from gateway.routers.records import PROBLEMS
+from hub.tables import (
+    DeadLetterPublic,
+    DeadLetterStatus,
+    DeliveryAttemptPublic,
+    DeliveryOutcome,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+)
 
 router = APIRouter(
     route_class=StrictJSONRoute,
@@ -30,48 +37,10 @@ router = APIRouter(
 
 SubscriptionId = Annotated[str, PathParam(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
 AgencyQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-Code = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
-AgencyCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 MAX_SEQ = 2**63 - 1
-Url = Annotated[AnyHttpUrl, Field(description="http(s) URL; production requires https")]
 
 
 # --- wire models -----------------------------------------------------------------------------
-
-
-class SubscriptionCreate(_Body):
-    agency: AgencyCode
-    name: str = Field(min_length=1, max_length=300)
-    endpoint_url: Url
-    record_types: list[Code] | None = Field(default=None, max_length=20,
-                                            description="None: every record type")
-    owner_agencies: list[AgencyCode] | None = Field(
-        default=None, max_length=200,
-        description="Only records of these agencies (and those they succeeded); None: all")
-    themes: list[Code] | None = Field(default=None, max_length=100,
-                                      description="Only records with one of these themes")
-    auth_kind: Literal["hmac", "oauth2"] = "hmac"
-    secret: SecretStr | None = Field(
-        default=None, min_length=32, max_length=500,
-        description="hmac: the signing secret (generated and shown once when omitted); "
-                    "oauth2: the client secret")
-    token_url: Url | None = None
-    oauth_client_id: str | None = Field(default=None, min_length=1, max_length=200)
-    oauth_scope: str | None = Field(default=None, max_length=300)
-    deliver_from: Literal["now", "beginning"] = "now"
-
-
-class SubscriptionUpdate(_Body):
-    name: str = optional(min_length=1, max_length=300)
-    endpoint_url: Url = optional()
-    record_types: list[Code] | None = Field(default=None, max_length=20)
-    owner_agencies: list[AgencyCode] | None = Field(default=None, max_length=200)
-    themes: list[Code] | None = Field(default=None, max_length=100)
-    active: bool = optional()
-    secret: SecretStr = optional(min_length=32, max_length=500)
-    token_url: Url | None = None
-    oauth_client_id: str | None = Field(default=None, min_length=1, max_length=200)
-    oauth_scope: str | None = Field(default=None, max_length=300)
 
 
 class ReplayRequest(_Body):
@@ -98,19 +67,9 @@ class SubscriptionListOut(BaseModel):
     items: list[SubscriptionOut]
 
 
-class DeliveryOut(BaseModel):
-    id: int
-    at: datetime
-    delivery_id: str
-    first_seq: int
-    last_seq: int
-    events: int
-    attempt: int
-    outcome: Literal["delivered", "failed", "dead_lettered"]
-    redelivery: bool
-    status_code: int | None
-    error: str | None
-    duration_ms: int
+# The SQLModel entities' public shapes (hub/tables/_subscription.py), under the contract's names.
+class DeliveryOut(DeliveryAttemptPublic):
+    pass
 
 
 class DeliveryPage(BaseModel):
@@ -118,18 +77,8 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-class DeadLetterOut(BaseModel):
-    seq: int
-    event_id: str
-    record_id: str
-    record_type: str
-    op: str
-    attempts: int
-    last_error: str | None
-    dead_at: datetime
-    status: Literal["dead", "redeliver", "redelivered"]
-    redelivery_requested_by: str | None
-    redelivered_at: datetime | None
+class DeadLetterOut(DeadLetterPublic):
+    pass
 
 
 class DeadLetterPage(BaseModel):
@@ -212,7 +161,7 @@ async def deliveries(
     subscription_id: SubscriptionId,
     principal: Admin,
     hub: HubDep,
-    outcome: Annotated[Literal["delivered", "failed", "dead_lettered"] | None, Query()] = None,
+    outcome: Annotated[DeliveryOutcome | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]+$")] = None,
 ) -> JSON:
@@ -220,8 +169,8 @@ async def deliveries(
         hub, principal, subscription_id, limit=limit, outcome=outcome,
         before=None if cursor is None else min(int(cursor), MAX_SEQ),
     )
-    return JSON({"items": items, "next_cursor": None if next_cursor is None
-                 else str(next_cursor)})
+    return JSON({"items": [i.model_dump() for i in items],
+                 "next_cursor": None if next_cursor is None else str(next_cursor)})
 
 
 @router.get("/{subscription_id}/dead-letters", summary="Events that exhausted their attempts",
@@ -230,7 +179,7 @@ async def dead_letters(
     subscription_id: SubscriptionId,
     principal: Admin,
     hub: HubDep,
-    status: Annotated[Literal["dead", "redeliver", "redelivered"] | None, Query()] = None,
+    status: Annotated[DeadLetterStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=19, pattern=r"^[0-9]+$")] = None,
 ) -> JSON:
@@ -238,8 +187,8 @@ async def dead_letters(
         hub, principal, subscription_id, status=status, limit=limit,
         after=None if cursor is None else min(int(cursor), MAX_SEQ),
     )
-    return JSON({"items": items, "next_cursor": None if next_cursor is None
-                 else str(next_cursor)})
+    return JSON({"items": [i.model_dump() for i in items],
+                 "next_cursor": None if next_cursor is None else str(next_cursor)})
 
 
 @router.post("/{subscription_id}/dead-letters/redeliver",

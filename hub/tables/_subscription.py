@@ -13,11 +13,14 @@ change's commit and its delivery, and ingest writes no extra row per subscriber.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Literal, Self
 
 import sqlalchemy as sa
+from pydantic import AnyHttpUrl, SecretStr
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
+from hub._bodies import Body, optional
 from hub.tables._types import (
     AutoId,
     JSONType,
@@ -104,20 +107,61 @@ class SubscriptionPublic(SubscriptionBase):
         )
 
 
-class DeliveryAttempt(SQLModel, table=True):
-    """One HTTP attempt to deliver a batch of events to a subscriber (the deliveries log)."""
+# The bodies' field types (the data standard's Code and Url, in schemas, are stricter ones of
+# its own: vocabulary codes, normalised URLs stored in records).
+Code = Annotated[str, PydanticField(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
+AgencyCode = Annotated[
+    str, PydanticField(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")
+]
+Url = Annotated[AnyHttpUrl, PydanticField(description="http(s) URL; production requires https")]
 
-    __tablename__ = "delivery_attempts"
-    __table_args__ = (
-        sa.Index("ix_delivery_attempts_subscription", "subscription_id", "id"),
-        sa.Index("ix_delivery_attempts_at", "at"),  # pruning after delivery_log_days
-    )
+
+# Not on SubscriptionBase: the hub makes the id, and the URLs arrive as URLs.
+class SubscriptionCreate(Body):
+    agency: AgencyCode
+    name: str = PydanticField(min_length=1, max_length=300)
+    endpoint_url: Url
+    record_types: list[Code] | None = PydanticField(default=None, max_length=20,
+                                                    description="None: every record type")
+    owner_agencies: list[AgencyCode] | None = PydanticField(
+        default=None, max_length=200,
+        description="Only records of these agencies (and those they succeeded); None: all")
+    themes: list[Code] | None = PydanticField(
+        default=None, max_length=100, description="Only records with one of these themes")
+    auth_kind: Literal["hmac", "oauth2"] = "hmac"
+    secret: SecretStr | None = PydanticField(
+        default=None, min_length=32, max_length=500,
+        description="hmac: the signing secret (generated and shown once when omitted); "
+                    "oauth2: the client secret")
+    token_url: Url | None = None
+    oauth_client_id: str | None = PydanticField(default=None, min_length=1, max_length=200)
+    oauth_scope: str | None = PydanticField(default=None, max_length=300)
+    deliver_from: Literal["now", "beginning"] = "now"
+
+
+class SubscriptionUpdate(Body):
+    name: str = optional(min_length=1, max_length=300)
+    endpoint_url: Url = optional()
+    record_types: list[Code] | None = PydanticField(default=None, max_length=20)
+    owner_agencies: list[AgencyCode] | None = PydanticField(default=None, max_length=200)
+    themes: list[Code] | None = PydanticField(default=None, max_length=100)
+    active: bool = optional()
+    secret: SecretStr = optional(min_length=32, max_length=500)
+    token_url: Url | None = None
+    oauth_client_id: str | None = PydanticField(default=None, min_length=1, max_length=200)
+    oauth_scope: str | None = PydanticField(default=None, max_length=300)
+
+
+DeliveryOutcome = Literal["delivered", "failed", "dead_lettered"]
+DeadLetterStatus = Literal["dead", "redeliver", "redelivered"]
+
+
+class DeliveryAttemptBase(SQLModel):
+    """What a delivery attempt shows (:class:`DeliveryAttemptPublic`) and its table stores
+    alike: all but the subscription it belongs to."""
 
     id: int | None = Field(
         default=None, primary_key=True, sa_type=AutoId, sa_column_kwargs={"autoincrement": True}
-    )
-    subscription_id: str = Field(
-        foreign_key="subscriptions.id", ondelete="CASCADE", sa_type=sa.String(36)
     )
     at: datetime = Field(sa_type=UTCDateTime)
     delivery_id: str = Field(sa_type=sa.String(80))
@@ -133,23 +177,34 @@ class DeliveryAttempt(SQLModel, table=True):
     duration_ms: int
 
 
-class DeadLetter(SQLModel, table=True):
-    """An event a subscriber did not accept within the configured number of attempts.
+class DeliveryAttempt(DeliveryAttemptBase, table=True):
+    """One HTTP attempt to deliver a batch of events to a subscriber (the deliveries log)."""
 
-    The event itself is rebuilt from ``record_changes`` by ``seq``; ``status`` is "dead",
-    "redeliver" (an admin asked for redelivery; the next delivery sends it first) or
-    "redelivered".
-    """
-
-    __tablename__ = "delivery_dead_letters"
+    __tablename__ = "delivery_attempts"
     __table_args__ = (
-        sa.Index("ix_delivery_dead_letters_status", "subscription_id", "status", "seq"),
+        sa.Index("ix_delivery_attempts_subscription", "subscription_id", "id"),
+        sa.Index("ix_delivery_attempts_at", "at"),  # pruning after delivery_log_days
     )
 
     subscription_id: str = Field(
-        primary_key=True, foreign_key="subscriptions.id", ondelete="CASCADE",
-        sa_type=sa.String(36),
+        foreign_key="subscriptions.id", ondelete="CASCADE", sa_type=sa.String(36)
     )
+
+
+class DeliveryAttemptPublic(DeliveryAttemptBase):
+    """A delivery attempt as admins see it (required fields: null when not set)."""
+
+    id: int  # always set once stored
+    outcome: DeliveryOutcome
+    redelivery: bool
+    status_code: int | None
+    error: str | None
+
+
+class DeadLetterBase(SQLModel):
+    """What a dead letter shows (:class:`DeadLetterPublic`) and its table stores alike: all
+    but the subscription it belongs to."""
+
     seq: int = Field(
         primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
     )
@@ -163,3 +218,33 @@ class DeadLetter(SQLModel, table=True):
     status: str = Field(sa_type=sa.String(20))
     redelivery_requested_by: str | None = Field(default=None, sa_type=sa.String(200))
     redelivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeadLetter(DeadLetterBase, table=True):
+    """An event a subscriber did not accept within the configured number of attempts.
+
+    The event itself is rebuilt from ``record_changes`` by ``seq``; ``status`` is "dead",
+    "redeliver" (an admin asked for redelivery; the next delivery sends it first) or
+    "redelivered".
+    """
+
+    __tablename__ = "delivery_dead_letters"
+    __table_args__ = (
+        # The key's order as before the shapes moved to DeadLetterBase: subscription first.
+        sa.PrimaryKeyConstraint("subscription_id", "seq"),
+        sa.Index("ix_delivery_dead_letters_status", "subscription_id", "status", "seq"),
+    )
+
+    subscription_id: str = Field(
+        primary_key=True, foreign_key="subscriptions.id", ondelete="CASCADE",
+        sa_type=sa.String(36),
+    )
+
+
+class DeadLetterPublic(DeadLetterBase):
+    """A dead letter as admins see it (required fields: null when not set)."""
+
+    last_error: str | None
+    status: DeadLetterStatus
+    redelivery_requested_by: str | None
+    redelivered_at: datetime | None

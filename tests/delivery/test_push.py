@@ -142,11 +142,11 @@ async def test_failing_subscriber_blocks_nobody_and_dead_letters_redeliver(
                 break
             await connectors.deliver_pending(hub)
         dead, _ = await connectors.list_dead_letters(hub, HUB_ADMIN, broken_id)
-        assert [d["status"] for d in dead] == ["dead"] * 5
-        assert all(d["attempts"] == 3 for d in dead)
+        assert [d.status for d in dead] == ["dead"] * 5
+        assert all(d.attempts == 3 for d in dead)
         deliveries, _ = await connectors.list_deliveries(hub, HUB_ADMIN, broken_id, limit=500)
-        assert {d["outcome"] for d in deliveries} == {"failed", "dead_lettered"}
-        assert all(d["status_code"] == 500 for d in deliveries)
+        assert {d.outcome for d in deliveries} == {"failed", "dead_lettered"}
+        assert all(d.status_code == 500 for d in deliveries)
         assert broken.events() == []
         healthy = await connectors.get_subscription(hub, HUB_ADMIN, healthy_id)
         assert healthy.dead_letters == 0 and healthy.delivered_events == 5
@@ -155,9 +155,9 @@ async def test_failing_subscriber_blocks_nobody_and_dead_letters_redeliver(
         assert await connectors.redeliver_dead_letters(hub, HUB_ADMIN, broken_id) == 5
         await drain(hub, until=lambda: len(broken.events()) == 5)
         assert broken.state() == expected
-        assert [e["event_id"] for e in broken.events()] == [d["event_id"] for d in dead]
+        assert [e["event_id"] for e in broken.events()] == [d.event_id for d in dead]
         dead, _ = await connectors.list_dead_letters(hub, HUB_ADMIN, broken_id)
-        assert {d["status"] for d in dead} == {"redelivered"}
+        assert {d.status for d in dead} == {"redelivered"}
         assert await connectors.deliver_pending(hub) == 0
     finally:
         await broken.stop()
@@ -264,4 +264,4 @@ async def test_old_delivery_attempts_are_pruned(
                 redelivery=False, duration_ms=1))
     await connectors.deliver_pending(hub)
     items, _ = await connectors.list_deliveries(hub, HUB_ADMIN, sub_id)
-    assert len(items) == 1 and (utcnow() - items[0]["at"]).days == 1
+    assert len(items) == 1 and (utcnow() - items[0].at).days == 1

@@ -143,6 +143,37 @@ async def test_agencies_with_validity_and_successors(
     assert registry.status_code == 200, registry.text
 
 
+async def test_agency_answers_are_the_public_shape_and_no_column_more(
+    client: httpx.AsyncClient, admins: AdminTokens
+) -> None:
+    """The answers are hub.tables' AgencyPublic: the table's created_at stays in the hub, and
+    the successor links show the successor's side only, sorted by code."""
+    import uuid
+
+    fields = {"code", "name", "kind", "level", "valid_from", "valid_until", "note",
+              "successors"}
+    a, b, c = (f"T{uuid.uuid4().hex[:6]}" for _ in range(3))
+    for code in (b, a):
+        created = await client.post("/v1/admin/agencies", headers=admins.hub, json={
+            "code": code, "name": f"Cơ quan {code}", "kind": "ministry", "level": "central"})
+        assert created.status_code == 201, created.text
+        assert set(created.json()) == fields and created.json()["note"] is None
+    created = await client.post("/v1/admin/agencies", headers=admins.hub, json={
+        "code": c, "name": f"Cơ quan {c}", "kind": "ministry", "level": "central",
+        "valid_until": "2025-02-28", "successors": [
+            {"code": b, "effective_on": "2025-03-01", "note": "phần còn lại"},
+            {"code": a, "effective_on": "2025-03-01"}]})
+    assert created.status_code == 201, created.text
+    links = sorted([{"code": a, "effective_on": "2025-03-01", "note": None},
+                    {"code": b, "effective_on": "2025-03-01", "note": "phần còn lại"}],
+                   key=lambda link: str(link["code"]))
+    assert created.json()["successors"] == links
+    listed = await client.get("/v1/admin/agencies", headers=admins.hub)
+    mine = next(i for i in listed.json()["items"] if i["code"] == c)
+    assert set(mine) == fields and mine["successors"] == links
+    assert "created_at" not in listed.text
+
+
 async def test_audit_log_records_admin_actions_and_paginates(
     client: httpx.AsyncClient, admins: AdminTokens
 ) -> None:
