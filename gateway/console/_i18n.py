@@ -114,6 +114,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "được cộng vào cơ quan kế nhiệm trong mọi báo cáo.",
                        "A dated registry with successor links: a former agency's records roll "
                        "up to its successor in every report."),
+    "agencies.code": ("Mã cơ quan", "Agency code"),
     "agencies.kind": ("Loại", "Kind"),
     "agencies.level": ("Cấp", "Level"),
     "agencies.valid_from": ("Hiệu lực từ", "Valid from"),

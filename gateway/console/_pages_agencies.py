@@ -10,18 +10,24 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from auth import SuccessorLink, admin_action, create_agency, list_agencies, policy, update_agency
-from gateway.console._forms import Form, ident, query_text, read_form
+from gateway.console._forms import Form, ident, query_text, read_form, validated
 from gateway.console._i18n import VIETNAM, translator
 from gateway.console._labels import refuse
 from gateway.console._pages_auth import User
 from gateway.console._render import ConsoleRoute, render
 from gateway.deps import HubDep
 from hub import InvalidInput, NotFound
+from hub.tables import AgencyCreate, AgencyUpdate
 from schemas import fold as schemas_fold
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
 LEVELS = ("central", "provincial", "local", "other")
+# The form's labels of the admin API's body fields (the body's rules apply, not a copy).
+_WORDS = {"code": "agencies.code", "kind": "agencies.kind", "level": "agencies.level",
+          "valid_from": "agencies.valid_from", "valid_until": "agencies.valid_until",
+          "note": "agencies.note"}
+_ANY = 100_000  # the form reader's cap only: the body sets each field's own
 
 
 def _in_force(agency: dict[str, Any], today: Any) -> bool:
@@ -68,13 +74,14 @@ def _values(form: Form) -> dict[str, Any]:
     if level not in LEVELS:
         raise refuse("Cấp", "level", level, lambda lang: [
             (code, translator(lang)(f"level.{code}")) for code in LEVELS])
+    # Lengths and patterns are the body's (validated below), not checked here a second time.
     return {
-        "name": form.text("name", required=True, label="tên cơ quan"),
-        "kind": form.text("kind", max_length=40) or "other",
+        "name": form.text("name", max_length=_ANY),
+        "kind": form.text("kind", max_length=_ANY) or "other",
         "level": level,
         "valid_from": form.day("valid_from", label="hiệu lực từ"),
         "valid_until": form.day("valid_until", label="hiệu lực đến"),
-        "note": form.text("note", max_length=2000) or None,
+        "note": form.text("note", max_length=_ANY) or None,
     }
 
 
@@ -82,8 +89,9 @@ def _values(form: Form) -> dict[str, Any]:
 async def agency_create(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
     policy.require_hub_admin(user.principal)
-    code = form.code("code", label="mã cơ quan")
-    values = _values(form)
+    body = validated(AgencyCreate, {"code": form.text("code", max_length=_ANY), **_values(form)},
+                     _WORDS)
+    code, values = body.code, body.model_dump(exclude={"code", "successors"})
     successors = _successor(form)
     async with admin_action(hub, user.principal, "admin.agencies.create",
                             target=f"agency/{code}", agency=code,
@@ -112,7 +120,8 @@ async def agency_update(code: str, request: Request, user: User, hub: HubDep) ->
     form = await read_form(request, hub)
     policy.require_hub_admin(user.principal)
     code = ident(code)
-    values = _values(form)
+    values = validated(AgencyUpdate, _values(form), _WORDS).model_dump(
+        exclude={"successors"}, exclude_unset=True)
     added = _successor(form)
     successors: list[SuccessorLink] | None = None
     if form.flag("clear_successors"):

@@ -1,5 +1,5 @@
 """The console's client, API key and admin account forms are validated by the admin API's own
-bodies (hub.tables ClientCreate, ApiKeyCreate, AdminUserCreate; PasswordReset): what
+bodies (hub.tables ClientCreate, ApiKeyCreate, AdminUserCreate, AgencyCreate; PasswordReset): what
 ``/v1/admin`` refuses, the console refuses too, for the same field, as a Vietnamese form error
 (400, never a 500) naming the form's label."""
 
@@ -73,6 +73,16 @@ CASES = [
      {"agency": "G16", "name": "Hệ thống", "scopes": ["records:everything"]},
      "/v1/admin/clients", {"agency": "G16", "name": "Hệ thống", "scopes": ["records:everything"]},
      "scopes", "Quyền (scope): Phải là một trong các giá trị"),
+    ("agency name too long", "/console/agencies",
+     {"code": "CQ-DAI", "name": LONG, "kind": "ministry", "level": "central"},
+     "/v1/admin/agencies", {"code": "CQ-DAI", "name": LONG, "kind": "ministry",
+                            "level": "central"},
+     "name", "Tên: Không được dài quá 300 ký tự"),
+    ("agency code with a space", "/console/agencies",
+     {"code": "CQ DAI", "name": "Cơ quan", "kind": "ministry", "level": "central"},
+     "/v1/admin/agencies", {"code": "CQ DAI", "name": "Cơ quan", "kind": "ministry",
+                            "level": "central"},
+     "code", "Mã"),
     ("unknown auth method", "/console/clients",
      {"agency": "G16", "name": "Hệ thống", "scopes": ["records:read"], "auth_method": "magic"},
      "/v1/admin/clients",
