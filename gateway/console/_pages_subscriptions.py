@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 import connectors
 import schemas
-from gateway.console._forms import ident, read_form
+from gateway.console._forms import ident, read_form, validated
 from gateway.console._labels import record_type_choices, refuse
 from gateway.console._pages_auth import User
 from gateway.console._pages_clients import agency_choices
@@ -19,6 +19,10 @@ from gateway.console._render import ConsoleRoute, render
 from gateway.console._session import ConsoleUser
 from gateway.deps import HubDep
 from hub import Hub
+from hub.tables import SubscriptionCreate
+
+_ANY = 100_000  # the form reader's cap only: the body sets each field's own
+_WORDS = {"endpoint_url": "subs.endpoint", "record_types": "subs.types"}
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -35,17 +39,20 @@ async def subscriptions_page(request: Request, user: User, hub: HubDep) -> Respo
 @router.post("/subscriptions")
 async def subscription_create(request: Request, user: User, hub: HubDep) -> Response:
     form = await read_form(request, hub)
-    agency = form.code("agency", label="cơ quan")
     record_types = [t for t in form.texts("record_types") if t]
     for wrong in (t for t in record_types if t not in schemas.RECORD_TYPES):
         raise refuse("Loại hồ sơ", "record type", wrong, record_type_choices)
     beginning = form.text("deliver_from", max_length=10) == "beginning"
-    created = await connectors.create_subscription(
-        hub, user.principal, agency=agency, name=form.text("name", required=True, label="tên"),
-        endpoint_url=form.text("endpoint_url", max_length=2000, required=True,
-                               label="địa chỉ nhận"),
-        record_types=record_types or None,
-        deliver_from="beginning" if beginning else "now")
+    # Lengths, patterns and the URL's form are the admin API's body's (SubscriptionCreate).
+    body = validated(SubscriptionCreate, {
+        "agency": form.text("agency", max_length=_ANY),
+        "name": form.text("name", max_length=_ANY),
+        "endpoint_url": form.text("endpoint_url", max_length=_ANY),
+        "record_types": record_types or None,
+        "deliver_from": "beginning" if beginning else "now",
+    }, _WORDS)
+    created = await connectors.create_subscription(hub, user.principal,
+                                                   **body.service_fields())
     return await _page(request, hub, user, created.subscription.id, secret=created.secret)
 
 

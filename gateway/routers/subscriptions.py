@@ -6,7 +6,7 @@ A hub admin manages every agency's subscriptions; an agency admin only its own a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
@@ -93,20 +93,10 @@ class RedeliverOut(BaseModel):
 # --- handlers --------------------------------------------------------------------------------
 
 
-def _fields(body: _Body) -> dict[str, Any]:
-    values = body.model_dump(exclude_unset=True)
-    for key in ("endpoint_url", "token_url"):
-        if values.get(key) is not None:
-            values[key] = str(values[key])
-    if values.get("secret") is not None:
-        values["secret"] = values["secret"].get_secret_value()
-    return values
-
-
 @router.post("", summary="Subscribe an agency endpoint to changes (HMAC secret shown once)",
              status_code=201, response_model=SubscriptionCreated)
 async def create(body: SubscriptionCreate, principal: Admin, hub: HubDep) -> JSON:
-    created = await service.create_subscription(hub, principal, **_fields(body))
+    created = await service.create_subscription(hub, principal, **body.service_fields())
     return JSON({**created.subscription.model_dump(), "secret": created.secret}, status_code=201,
                 headers={"Cache-Control": "no-store"})
 
@@ -128,7 +118,8 @@ async def get(subscription_id: SubscriptionId, principal: Admin, hub: HubDep) ->
 async def update(
     subscription_id: SubscriptionId, body: SubscriptionUpdate, principal: Admin, hub: HubDep
 ) -> JSON:
-    info = await service.update_subscription(hub, principal, subscription_id, **_fields(body))
+    info = await service.update_subscription(hub, principal, subscription_id,
+                                             **body.service_fields())
     return JSON(info.model_dump())
 
 

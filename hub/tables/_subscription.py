@@ -13,7 +13,7 @@ change's commit and its delivery, and ingest writes no extra row per subscriber.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import sqlalchemy as sa
 from pydantic import AnyHttpUrl, SecretStr
@@ -116,8 +116,22 @@ AgencyCode = Annotated[
 Url = Annotated[AnyHttpUrl, PydanticField(description="http(s) URL; production requires https")]
 
 
+# No docstring on the bodies: it would become the schema's description in the contract.
+class _SubscriptionBody(Body):
+    def service_fields(self) -> dict[str, Any]:
+        """The fields given, as the subscription service takes them: URLs as text, the
+        secret unwrapped (the admin API and the console both call it)."""
+        values = self.model_dump(exclude_unset=True)
+        for key in ("endpoint_url", "token_url"):
+            if values.get(key) is not None:
+                values[key] = str(values[key])
+        if values.get("secret") is not None:
+            values["secret"] = values["secret"].get_secret_value()
+        return values
+
+
 # Not on SubscriptionBase: the hub makes the id, and the URLs arrive as URLs.
-class SubscriptionCreate(Body):
+class SubscriptionCreate(_SubscriptionBody):
     agency: AgencyCode
     name: str = PydanticField(min_length=1, max_length=300)
     endpoint_url: Url
@@ -139,7 +153,7 @@ class SubscriptionCreate(Body):
     deliver_from: Literal["now", "beginning"] = "now"
 
 
-class SubscriptionUpdate(Body):
+class SubscriptionUpdate(_SubscriptionBody):
     name: str = optional(min_length=1, max_length=300)
     endpoint_url: Url = optional()
     record_types: list[Code] | None = PydanticField(default=None, max_length=20)

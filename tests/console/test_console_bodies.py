@@ -1,7 +1,8 @@
-"""The console's client, API key and admin account forms are validated by the admin API's own
-bodies (hub.tables ClientCreate, ApiKeyCreate, AdminUserCreate, AgencyCreate; PasswordReset): what
-``/v1/admin`` refuses, the console refuses too, for the same field, as a Vietnamese form error
-(400, never a 500) naming the form's label."""
+"""The console's forms for clients, API keys, admin accounts, agencies and subscriptions are
+validated by the admin API's own bodies (hub.tables ClientCreate, ApiKeyCreate, AdminUserCreate,
+AgencyCreate, SubscriptionCreate; PasswordReset): what ``/v1/admin`` refuses, the console
+refuses too, for the same field, as a Vietnamese form error (400, never a 500) naming the
+form's label."""
 
 from __future__ import annotations
 
@@ -83,6 +84,16 @@ CASES = [
      "/v1/admin/agencies", {"code": "CQ DAI", "name": "Cơ quan", "kind": "ministry",
                             "level": "central"},
      "code", "Mã"),
+    ("subscription endpoint not a URL", "/console/subscriptions",
+     {"agency": "G16", "name": "Nhận thay đổi", "endpoint_url": "khong-phai-url"},
+     "/v1/admin/subscriptions",
+     {"agency": "G16", "name": "Nhận thay đổi", "endpoint_url": "khong-phai-url"},
+     "endpoint_url", "Địa chỉ nhận (URL):"),
+    ("subscription name too long", "/console/subscriptions",
+     {"agency": "G16", "name": LONG, "endpoint_url": "https://127.0.0.1:9/nhan"},
+     "/v1/admin/subscriptions",
+     {"agency": "G16", "name": LONG, "endpoint_url": "https://127.0.0.1:9/nhan"},
+     "name", "Tên: Không được dài quá 300 ký tự"),
     ("unknown auth method", "/console/clients",
      {"agency": "G16", "name": "Hệ thống", "scopes": ["records:read"], "auth_method": "magic"},
      "/v1/admin/clients",
