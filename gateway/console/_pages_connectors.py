@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 import connectors
 from auth import admin_action, policy
 from gateway.console import _connector_form as cform
-from gateway.console._forms import Form, ident, read_form
+from gateway.console._forms import Form, ident, read_form, validated
 from gateway.console._i18n import fmt_number
 from gateway.console._labels import kind_choices, refuse
 from gateway.console._pages_auth import User
@@ -183,13 +183,18 @@ async def connector_create(request: Request, user: User, hub: HubDep) -> Respons
         kind = form.text("kind", max_length=40) or connectors.kind_names()[0]
         if connectors.find_kind(kind) is None:
             raise refuse("Loại connector", "connector kind", kind, kind_choices)
-        name = form.text("name", required=True, label="tên")
-        config, secrets, schedule = _config_of(form, kind), _secrets(form, kind), _schedule(form)
+        # The admin API's body decides the name's length, the kind and the schedule's range;
+        # the secrets stay the form's own fields (one per secret the kind uses).
+        body = validated(connectors.ConnectorCreate, {
+            "agency": agency, "name": form.text("name", max_length=100_000), "kind": kind,
+            "config": _config_of(form, kind), "schedule_seconds": _schedule(form),
+            "enabled": form.flag("enabled")})
+        secrets = _secrets(form, kind)
         async with admin_action(hub, user.principal, "admin.connectors.create", target=None,
                                 agency=agency, details={"kind": kind}) as tx:
             info = await connectors.create_connector(
-                hub, tx, agency=agency, name=name, kind=kind, config=config, secrets=secrets,
-                schedule_seconds=schedule, enabled=form.flag("enabled"),
+                hub, tx, agency=body.agency, name=body.name, kind=body.kind, config=body.config,
+                secrets=secrets, schedule_seconds=body.schedule_seconds, enabled=body.enabled,
                 created_by=user.admin.username)
     except HubError as exc:
         if not _refused(exc):

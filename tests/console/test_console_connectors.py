@@ -35,6 +35,12 @@ async def test_configure_check_preview_run_and_history(
         "csrf_token": token, "agency": "G16", "name": "x", "kind": "rest",
         "config": "{not json", "schedule_minutes": "60"})
     assert bad.status_code == 400 and "không phải JSON hợp lệ" in bad.text
+    # The name's length is the admin API's ConnectorCreate rule, refused in place.
+    long_name = await client.post("/console/connectors", data={
+        "csrf_token": token, "agency": "G16", "name": "x" * 301, "kind": "rest",
+        "config": json.dumps(sim_config(sim)), "schedule_minutes": "60"})
+    assert long_name.status_code == 400
+    assert "Tên: Không được dài quá 300 ký tự" in long_name.text
     made = await client.post("/console/connectors", data={
         "csrf_token": token, "agency": "G16", "name": "Hệ thống xuất bản G16",
         "kind": "rest", "config": json.dumps(sim_config(sim)), "schedule_minutes": "1440",
