@@ -136,6 +136,12 @@ def problem_from_error(error: ErrorDetails) -> FieldProblem:
         return FieldProblem(path, code, nfc(ctx["message_vi"]), error["msg"])
     if code in _MESSAGES:
         vi, en = _MESSAGES[code]
+        if code in ("too_short", "too_long") and not isinstance(
+            error.get("input"), list | tuple | set | frozenset | dict
+        ):
+            # pydantic reports a SecretStr's length (a password) as a collection's: the
+            # words are a string's (characters, not items); the code stays pydantic's.
+            vi, en = _MESSAGES[f"string_{code}"]
         return FieldProblem(path, code, nfc(_fill(vi, ctx, vi=True)), _fill(en, ctx, vi=False))
     msg = shorten(error["msg"], 200)
     if code == "value_error":

@@ -125,9 +125,6 @@ def body_error(exc: ValidationError, values: dict[str, Any],
     if error["type"] == "missing" or (error["type"] == "string_too_short"
                                       and ctx.get("min_length") == 1):
         return InvalidInput(f"Hãy nhập {vi[:1].lower()}{vi[1:]}.", f"{en} is required.")
-    if error["type"] in ("too_short", "too_long") and not isinstance(error["input"], list):
-        # a SecretStr's length (a password) is reported as a collection's
-        error = {**error, "type": f"string_{error['type']}"}
     problem = problem_from_error(error)
     return InvalidInput(f"{vi}: {problem.message_vi}.", f"{en}: {problem.message_en}.")
 

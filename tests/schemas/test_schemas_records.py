@@ -290,3 +290,26 @@ def test_vocabulary_seed() -> None:
             assert unicodedata.is_normalized("NFC", term.label_vi)
     referenced = {vocab for rt in RECORD_TYPES for _, vocab in vocab_refs(rt)}
     assert referenced <= set(seeds)
+
+
+def test_a_secret_strings_length_is_worded_in_characters_a_lists_in_items() -> None:
+    """pydantic reports a SecretStr's min/max length as a collection's (``too_short``); the
+    problem keeps the code and says characters, while a list's stays items."""
+    from pydantic import BaseModel, Field, SecretStr
+
+    from schemas import problems_from_validation_error
+
+    class Body(BaseModel):
+        password: SecretStr = Field(min_length=12, max_length=20)
+        scopes: list[str] = Field(min_length=1)
+
+    with pytest.raises(ValidationError) as short:
+        Body.model_validate({"password": "ngan", "scopes": []})
+    password, scopes = problems_from_validation_error(short.value)
+    assert (password.code, password.message_vi) == ("too_short", "Phải có ít nhất 12 ký tự")
+    assert password.message_en == "Must have at least 12 character(s)"
+    assert (scopes.code, scopes.message_vi) == ("too_short", "Phải có ít nhất 1 phần tử")
+    with pytest.raises(ValidationError) as long:
+        Body.model_validate({"password": "x" * 21, "scopes": ["a"]})
+    (problem,) = problems_from_validation_error(long.value)
+    assert (problem.code, problem.message_vi) == ("too_long", "Không được dài quá 20 ký tự")
