@@ -21,7 +21,6 @@ from gateway.deps import HubDep
 from hub import Hub
 from hub.tables import SubscriptionCreate
 
-_ANY = 100_000  # the form reader's cap only: the body sets each field's own
 _WORDS = {"endpoint_url": "subs.endpoint", "record_types": "subs.types"}
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -45,9 +44,7 @@ async def subscription_create(request: Request, user: User, hub: HubDep) -> Resp
     beginning = form.text("deliver_from", max_length=10) == "beginning"
     # Lengths, patterns and the URL's form are the admin API's body's (SubscriptionCreate).
     body = validated(SubscriptionCreate, {
-        "agency": form.text("agency", max_length=_ANY),
-        "name": form.text("name", max_length=_ANY),
-        "endpoint_url": form.text("endpoint_url", max_length=_ANY),
+        **form.given("agency", "name", "endpoint_url"),
         "record_types": record_types or None,
         "deliver_from": "beginning" if beginning else "now",
     }, _WORDS)

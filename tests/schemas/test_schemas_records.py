@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from schemas import (
     HUB_OWNED_FIELDS,
@@ -295,10 +295,6 @@ def test_vocabulary_seed() -> None:
 def test_a_secret_strings_length_is_worded_in_characters_a_lists_in_items() -> None:
     """pydantic reports a SecretStr's min/max length as a collection's (``too_short``); the
     problem keeps the code and says characters, while a list's stays items."""
-    from pydantic import BaseModel, Field, SecretStr
-
-    from schemas import problems_from_validation_error
-
     class Body(BaseModel):
         password: SecretStr = Field(min_length=12, max_length=20)
         scopes: list[str] = Field(min_length=1)
