@@ -131,6 +131,10 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_client": "100000/minute",
         "rate_limit_ip": "100000/minute",
         "rate_limit_storage": "memory://",
+        # A login delay far longer than any pause between two calls of one test: on a loaded
+        # machine an argon2 check can take over a second, and a 1 s wait would be over before
+        # the test looks (tests/security/test_login_throttle.py sets short ones to see it end).
+        "admin_login_first_delay_seconds": 60,
         # Test systems (simulators, subscribers) listen on loopback only; the guard's own
         # tests (tests/security/test_outbound*.py) set their own allow-lists.
         "outbound_allow": ["127.0.0.0/8", "::1/128"],
