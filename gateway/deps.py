@@ -20,7 +20,9 @@ from auth import require_scope
 from hub import Hub, Principal, Unauthenticated
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hop per request (py-spy on bench read).
     hub = getattr(request.app.state, "hub", None)
     if hub is None:
         raise RuntimeError("the hub is not started: create the app with gateway.create_app")

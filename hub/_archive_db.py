@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.tables import RecordFile
 
@@ -49,21 +50,41 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[start : start + CHUNK]
 
 
+_FILES = RecordFile.__table__
+# FileInfo's fields, in its order, from record_files' columns.
+_FILE_COLUMNS = [_FILES.c[name] for name in (
+    "id", "record_id", "sha256", "size", "media_type", "original_name", "language", "role",
+    "attached_at")]
+_CURRENT = sa.select(*_FILE_COLUMNS).where(_FILES.c.detached_seq.is_(None)).order_by(
+    _FILES.c.record_id, _FILES.c.attached_seq, _FILES.c.id)
+# PostgreSQL: one statement whatever the number of ids (one array parameter), compiled once.
+# An IN list is rendered again for every new length: ~0.3 ms a REST page (issue 20).
+_CURRENT_ANY = _CURRENT.where(
+    _FILES.c.record_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.String))))
+
+
 async def current_file_lists(
-    session: AsyncSession, record_ids: Iterable[str]
+    session: AsyncSession | AsyncConnection, record_ids: Iterable[str]
 ) -> dict[str, list[FileInfo]]:
     """Record id -> its attached files, oldest first; every id asked for gets a list."""
     ids = list(dict.fromkeys(record_ids))
     found: dict[str, list[FileInfo]] = {i: [] for i in ids}
-    for part in _chunks(ids):
-        rows = await session.execute(
-            sa.select(RecordFile)
-            .where(RecordFile.record_id.in_(part), RecordFile.detached_seq.is_(None))
-            .order_by(RecordFile.record_id, RecordFile.attached_seq, RecordFile.id)
-        )
-        for row in rows.scalars():
-            found[row.record_id].append(FileInfo.from_row(row))
+    if not ids:
+        return found
+    if _dialect(session) == "postgresql":
+        parts = [(_CURRENT_ANY, {"ids": ids})]
+    else:
+        parts = [(_CURRENT.where(_FILES.c.record_id.in_(part)), {}) for part in _chunks(ids)]
+    for stmt, params in parts:
+        for row in await session.execute(stmt, params):
+            found[row[1]].append(FileInfo(*row))
     return found
+
+
+def _dialect(session: AsyncSession | AsyncConnection) -> str:
+    if isinstance(session, AsyncConnection):
+        return session.dialect.name
+    return session.get_bind().dialect.name
 
 
 async def file_lists_at(

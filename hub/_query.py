@@ -341,24 +341,24 @@ async def get_record_by_id(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# The wire names of ENVELOPE_COLUMNS but the last (seq), in their order.
+_WIRE_NAMES = tuple("type" if c.key == "record_type" else c.key for c in ENVELOPE_COLUMNS[:-1])
+
+
 def envelope(record: Any, files: list[Any] | None = None) -> dict[str, Any]:
     """The wire form of a record (``schemas.RecordEnvelope``), built without pydantic on the
-    hot read path. ``files``: its archived files (``hub._archive_db.FileInfo``); the key is
-    left out when the caller did not read them."""
-    wire = {
-        "id": record.id,
-        "type": record.record_type,
-        "owner_agency": record.owner_agency,
-        "source_id": record.source_id,
-        "version": record.version,
-        "content_hash": record.content_hash,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "deleted": record.deleted,
-        "visibility": record.visibility,
-        "provenance": record.provenance,
-        "data": {} if record.deleted else record.data,
-    }
+    hot read path. ``record``: a row of ENVELOPE_COLUMNS (read by position: a Row's attribute
+    look-ups were a tenth of a REST page's CPU, py-spy on bench read) or a Record. ``files``:
+    its archived files (``hub._archive_db.FileInfo``); the key is left out when the caller
+    did not read them."""
+    if isinstance(record, sa.Row):
+        wire = dict(zip(_WIRE_NAMES, record, strict=False))
+    else:
+        wire = {name: getattr(record, column.key)
+                for name, column in zip(_WIRE_NAMES, ENVELOPE_COLUMNS, strict=False)}
+    deleted = wire["deleted"]
+    if deleted:
+        wire["data"] = {}
     if files is not None:
-        wire["files"] = [] if record.deleted else [f.as_dict() for f in files]
+        wire["files"] = [] if deleted else [f.as_dict() for f in files]
     return wire

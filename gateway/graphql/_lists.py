@@ -11,7 +11,7 @@ import strawberry
 import schemas
 from auth import RECORDS_READ
 from gateway.graphql._context import Context
-from gateway.graphql._loaders import read_connection, record_source
+from gateway.graphql._loaders import record_source
 from gateway.graphql._projection import connection_keys
 from gateway.graphql._scalars import Date, DateTime
 from gateway.routers.records import _utc
@@ -133,7 +133,7 @@ async def list_page(
     # Only the content the selection reads; with a search, the titles of edge cursors' tiers.
     keys = connection_keys(info.schema, info.selected_fields, node_type,
                            extra=("title",) if flt.q is not None else ())
-    async with read_connection(context.hub) as session:
+    async with context.hub.db.read() as session:
         page = await list_records(session, context.principal, context.graph, record_type, flt,
                                   limit=size, cursor=after, content_keys=keys)
     return PageConnection(page.items, page.next_cursor, flt)

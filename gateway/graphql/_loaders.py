@@ -12,26 +12,16 @@ A record's agency needs no loader: the registry is already in memory (``Context.
 
 from __future__ import annotations
 
-import asyncio
 import operator
-import weakref
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-)
 from strawberry.dataloader import DataLoader
 
 from hub import (
     ENVELOPE_COLUMNS,
     AgencyGraph,
-    Database,
     FileInfo,
     Hub,
     Principal,
@@ -42,58 +32,6 @@ from hub import (
 )
 
 TermKey = tuple[str, str]
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()
-_GATES: weakref.WeakKeyDictionary[
-    Database, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
-] = weakref.WeakKeyDictionary()
-_READERS: weakref.WeakKeyDictionary[Database, async_sessionmaker[AsyncSession]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _autocommit_engine(hub: Hub) -> AsyncEngine:
-    # The hub's engine (same pool) with its reads in autocommit, made once per database.
-    engine = _AUTOCOMMIT.get(hub.db)
-    if engine is None:
-        engine = _AUTOCOMMIT[hub.db] = hub.db.engine.execution_options(
-            isolation_level="AUTOCOMMIT")
-    return engine
-
-
-def read_session(hub: Hub) -> AsyncSession:
-    """A session for the reads of one resolver or loader that loads mapped objects: one
-    statement each, so they run in autocommit. On PostgreSQL that spares the BEGIN and
-    ROLLBACK round trips around every SELECT."""
-    makers = _READERS.get(hub.db)
-    if makers is None:
-        makers = _READERS[hub.db] = async_sessionmaker(_autocommit_engine(hub),
-                                                       expire_on_commit=False)
-    return makers()
-
-
-@asynccontextmanager
-async def read_connection(hub: Hub) -> AsyncIterator[AsyncConnection]:
-    """A Core connection in autocommit, for plain SELECTs of rows (lists, loaders): no ORM
-    session around it, whose bookkeeping was a tenth of a small list's cost (bench/graphql).
-
-    At most the pool's size of these are open at once; the rest wait their turn. Beyond
-    the pool, SQLAlchemy opens overflow connections and closes each when it is returned:
-    at 64 concurrent requests the hub opened 10–15 PostgreSQL connections a second (a
-    backend started and a TLS handshake tried for each). A reader holds one connection and
-    never asks for another while holding it, so waiting here cannot deadlock."""
-    engine = _autocommit_engine(hub)
-    async with _gate(hub), engine.connect() as connection:
-        yield connection
-
-
-def _gate(hub: Hub) -> asyncio.Semaphore:
-    # One per database and event loop (a semaphore belongs to the loop that first waits on it).
-    gates = _GATES.setdefault(hub.db, weakref.WeakKeyDictionary())
-    loop = asyncio.get_running_loop()
-    gate = gates.get(loop)
-    if gate is None:
-        gate = gates[loop] = asyncio.Semaphore(hub.settings.database_pool_size)
-    return gate
 
 
 RecordKey = tuple[str, str, str]
@@ -148,7 +86,7 @@ class Loaders:
             VocabularyTerm.vocabulary, VocabularyTerm.code, VocabularyTerm.label_vi,
             VocabularyTerm.label_en, VocabularyTerm.group, VocabularyTerm.active,
         ).where(VocabularyTerm.vocabulary.in_(vocabularies), VocabularyTerm.code.in_(codes))
-        async with read_connection(self._hub) as session:
+        async with self._hub.db.read() as session:
             rows = (await session.execute(stmt)).all()
         found = {  # by position: the Core row names the group column by its SQL name
             (vocabulary, code): {
@@ -167,7 +105,7 @@ class Loaders:
             Record.deleted.is_(False),
             visible_to(self._principal, self._graph),
         )
-        async with read_connection(self._hub) as session:
+        async with self._hub.db.read() as session:
             rows = (await session.execute(stmt)).all()
         found = {(r.record_type, r.owner_agency, r.source_id): record_source(r) for r in rows}
         return [found.get(key) for key in keys]

@@ -45,7 +45,7 @@ from gateway.graphql._lists import (
     list_page,
     record_filter,
 )
-from gateway.graphql._loaders import read_session, record_source
+from gateway.graphql._loaders import record_source
 from gateway.graphql._prepared import PreparedQueries, remember_queries
 from gateway.graphql._projection import selected_fields
 from gateway.graphql._scalars import SCALARS, Date
@@ -146,7 +146,7 @@ async def record_stats(info: Info, record_type: str | None, flt: RecordFilter) -
     wanted = {STATS_FIELDS[f.name] for f in selected_fields(info.selected_fields)
               if f.name in STATS_FIELDS}
     context = info.context
-    async with read_session(context.hub) as session:
+    async with context.hub.db.read_session() as session:
         counts = await dashboard_counts(session, context.principal, context.graph, record_type,
                                         flt, wanted, today=context.today)
     return RecordStats(counts=counts)
@@ -167,7 +167,7 @@ Vocabulary.__strawberry_definition__.is_type_of = Vocabulary.is_type_of  # type:
 async def _vocabulary(info: Info, name: str) -> dict[str, Any] | None:
     info.context.require(RECORDS_READ)
     check(name, CODE, "name")
-    async with read_session(info.context.hub) as session:
+    async with info.context.hub.db.read_session() as session:
         found = await _vocabularies(session, name)
     return _vocabulary_source(found[0]) if found else None
 
@@ -196,7 +196,7 @@ class _QueryBase:
             record_id = str(uuid.UUID(text))
         except ValueError:
             return None
-        async with read_session(context.hub) as session:
+        async with context.hub.db.read_session() as session:
             found = await get_record_by_id(session, context.principal, context.graph, record_id)
         return None if found is None or found.deleted else record_source(found)  # type: ignore[return-value]
 
@@ -208,7 +208,7 @@ class _QueryBase:
         context = info.context
         context.require(RECORDS_READ)
         check(agency, CODE, "agency")
-        async with read_session(context.hub) as session:
+        async with context.hub.db.read_session() as session:
             found = await get_record(
                 session, context.principal, context.graph, enum_value(type),
                 owner=agency or context.principal.agency, source_id=schemas.nfc(source_id),
@@ -236,7 +236,7 @@ class _QueryBase:
     @strawberry.field(description="Every vocabulary with its terms.")
     async def vocabularies(self, info: Info) -> list[Vocabulary]:
         info.context.require(RECORDS_READ)
-        async with read_session(info.context.hub) as session:
+        async with info.context.hub.db.read_session() as session:
             return [_vocabulary_source(v) for v in await _vocabularies(session, None)]  # type: ignore[misc]
 
     @strawberry.field(description="One vocabulary by name (theme, language, product_kind...).")

@@ -231,7 +231,6 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
     async def list_(
         principal: Reader,
         hub: HubDep,
-        session: SessionDep,
         agency: AgencyCode = None,
         kind: VocabCode = None,
         theme: VocabCode = None,
@@ -256,10 +255,11 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
             updated_since=_utc(updated_since), q=q, include_deleted=include_deleted,
         )
         graph = await hub.catalog.agencies()
-        page = await list_records(
-            session, principal, graph, name, flt, limit=size, cursor=cursor
-        )
-        files = await current_file_lists(session, [r.id for r in page.items])
+        async with hub.db.read() as connection:  # two SELECTs: no transaction needed
+            page = await list_records(
+                connection, principal, graph, name, flt, limit=size, cursor=cursor
+            )
+            files = await current_file_lists(connection, [r.id for r in page.items])
         return JSON({"items": [envelope(r, files[r.id]) for r in page.items],
                      "next_cursor": page.next_cursor})
 

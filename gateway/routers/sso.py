@@ -108,7 +108,7 @@ def sso_router(settings: Settings) -> APIRouter:
         email = info.get("email") if info.get("email_verified", True) else None
         if not subject:
             raise Unauthenticated("IdP không trả về định danh.", "The IdP returned no subject.")
-        hub = get_hub(request)
+        hub = await get_hub(request)
         admin = await sso_login(hub, subject=subject, email=email)
         if wants_html(request):  # a browser: the console's own session, then its pages
             return await signed_in_redirect(request, hub, admin.username)
