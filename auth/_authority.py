@@ -38,6 +38,9 @@ class Authority:
         # API key id -> monotonic time of the last ``last_used_at`` write.
         self.key_use_written: dict[str, float] = {}
         self.extras: dict[str, Any] = {}  # e.g. the OAuth2 server of this hub
+        # Access tokens whose signature and claims were checked: token -> (kid, alg, claims).
+        # Bounded; an entry is used only until the token's own expiry (auth._tokens).
+        self.verified_tokens: dict[str, tuple[str, str, dict[str, Any]]] = {}
 
     async def client_status(self, client_id: str) -> ClientStatus | None:
         cached = self._clients.get(client_id)

@@ -139,6 +139,54 @@ async def verify_access_token(hub: Hub, token: str) -> Principal:
     (``sid``) has ended or whose account is inactive or has another role now.
     """
     auth = authority(hub)
+    cached = auth.verified_tokens.get(token)
+    if cached is not None and time.time() < cached[2]["exp"] + CLOCK_LEEWAY_SECONDS:
+        kid, algorithm, claims = cached
+        # The signing key is asked again: a key retired since stops its tokens at once.
+        public = await auth.keys.public_key(kid)
+        if public is None or public.algorithm != algorithm:
+            raise _reject("key")
+    else:
+        claims = await _verified_claims(auth, token)
+    kind = claims.get("kind", "client")
+    subject, agency, scope = claims["sub"], claims.get("agency"), claims.get("scope", "")
+    agency = agency if agency is not None else ""
+    if not all(isinstance(v, str) for v in (subject, agency, scope, claims["client_id"])):
+        raise _reject("claim_types")
+    role = claims.get("role")
+    if kind == "client":
+        if not agency:
+            raise _reject("agency")
+        status = await auth.client_status(subject)
+        if status is None or not status.active or status.agency != agency:
+            raise _reject("client_inactive")
+        # Scopes taken from the client since the token was issued are not honoured.
+        scopes = frozenset(scope.split()) & status.scopes
+    elif kind == "admin":
+        # One indexed lookup, uncached: logout, a password reset, a role change or
+        # deactivation end the session row, and with it this token, at once.
+        live = await live_session(hub, claims.get("sid", ""))
+        if live is None or live.admin.username != subject or live.admin.role != role:
+            raise _reject("admin_session")
+        scopes = frozenset(scope.split())
+    else:
+        raise _reject("kind")
+    return Principal(
+        client_id=subject, agency=str(agency), scopes=scopes, kind=kind,
+        role=role if isinstance(role, str) else None,
+    )
+
+
+# Verified tokens kept per hub. A client sends the same token for its whole life (15 min):
+# the ES256 verification and the claims registry cost ~0.1 ms a request (issue 20), and
+# everything that can end a token before its expiry (the client deactivated or its scopes
+# cut, an admin session ended, the key retired) is checked on every request all the same.
+VERIFIED_TOKENS_MAX = 4096
+
+
+async def _verified_claims(auth: Authority, token: str) -> dict[str, Any]:
+    """The claims of ``token`` after every check of its header, signature and registered
+    claims; remembered for the next request with the same token."""
     settings = auth.settings
     try:
         header = jws.extract_compact(token.encode()).headers()
@@ -171,30 +219,8 @@ async def verify_access_token(hub: Hub, token: str) -> Principal:
     except (JoseError, ValueError, TypeError):
         raise _reject("signature_or_claims") from None
     claims = decoded.claims
-    kind = claims.get("kind", "client")
-    subject, agency, scope = claims["sub"], claims.get("agency"), claims.get("scope", "")
-    agency = agency if agency is not None else ""
-    if not all(isinstance(v, str) for v in (subject, agency, scope, claims["client_id"])):
-        raise _reject("claim_types")
-    role = claims.get("role")
-    if kind == "client":
-        if not agency:
-            raise _reject("agency")
-        status = await auth.client_status(subject)
-        if status is None or not status.active or status.agency != agency:
-            raise _reject("client_inactive")
-        # Scopes taken from the client since the token was issued are not honoured.
-        scopes = frozenset(scope.split()) & status.scopes
-    elif kind == "admin":
-        # One indexed lookup, uncached: logout, a password reset, a role change or
-        # deactivation end the session row, and with it this token, at once.
-        live = await live_session(hub, claims.get("sid", ""))
-        if live is None or live.admin.username != subject or live.admin.role != role:
-            raise _reject("admin_session")
-        scopes = frozenset(scope.split())
-    else:
-        raise _reject("kind")
-    return Principal(
-        client_id=subject, agency=str(agency), scopes=scopes, kind=kind,
-        role=role if isinstance(role, str) else None,
-    )
+    if isinstance(claims.get("exp"), int | float):
+        if len(auth.verified_tokens) >= VERIFIED_TOKENS_MAX:
+            auth.verified_tokens.clear()
+        auth.verified_tokens[token] = (kid, str(algorithm), claims)
+    return claims

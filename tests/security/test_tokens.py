@@ -6,14 +6,17 @@ metadata (RFC 8414) and JWKS."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 import auth
 from hub import Hub
+from hub.tables import SigningKey
 from tests.security._oauth_helpers import (
     basic,
     bearer,
@@ -244,3 +247,39 @@ async def test_production_needs_a_secret_key_and_ignores_dev_principals(
             await authenticate(request, hub)
     finally:
         await hub.close()
+
+
+async def test_a_verified_token_is_remembered_only_while_it_and_its_key_are_valid(
+    hub: Hub, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature check of a token is remembered for its next requests (issue 20), but
+    the token still ends at its expiry, when its signing key leaves the key ring, and when
+    its client is deactivated (the test above), exactly as an unremembered one does."""
+    created = await new_client(hub, scopes=["records:read"])
+    token = await fetch_token(client, created)
+    remembered = auth.authority(hub).verified_tokens
+    assert (await client.get("/v1/products", headers=bearer(token))).status_code == 200
+    assert token in remembered
+    assert (await client.get("/v1/products", headers=bearer(token))).status_code == 200
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert (await client.get("/v1/products", headers=bearer(tampered))).status_code == 401
+
+    # Past its expiry (and the clock leeway), by the same clock everything else reads.
+    expiry = jwt.decode(token, KeySet.import_key_set(
+        (await client.get(auth.JWKS_PATH)).json())).claims["exp"]
+    real_time = time.time
+    with monkeypatch.context() as later:
+        later.setattr(time, "time", lambda: real_time() + (expiry - real_time()) + 31)
+        assert (await client.get("/v1/products", headers=bearer(token))).status_code == 401
+    assert (await client.get("/v1/products", headers=bearer(token))).status_code == 200
+
+    # Its key retired beyond the retention: the remembered token goes with the key.
+    old_kid = jwt.decode(token, KeySet.import_key_set(
+        (await client.get(auth.JWKS_PATH)).json())).header["kid"]
+    await auth.rotate_signing_keys(hub.db, hub.settings, auth.authority(hub).box)
+    async with hub.db.transaction() as session:
+        await session.execute(sa.update(SigningKey).where(SigningKey.kid == old_kid).values(
+            retired_at=datetime.now(UTC) - timedelta(days=3650)))
+    auth.authority(hub).keys.forget()
+    assert token in remembered
+    assert (await client.get("/v1/products", headers=bearer(token))).status_code == 401
