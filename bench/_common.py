@@ -171,12 +171,14 @@ def auth_headers() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def hub_server(database_url: str, *, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """The real server, ``rightshub serve --no-demo``, on a free port; yields (base URL, pid)."""
+def hub_server(database_url: str, *, workers: int = 1,
+               env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """The real server, ``rightshub serve --no-demo``, on a free port; yields (base URL, pid).
+    ``env``: settings over :func:`hub_env`'s."""
     port = free_port()
     cmd = [RIGHTSHUB, "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers)]
-    with _process(cmd, hub_env(database_url), port) as (base, pid):
+    with _process(cmd, hub_env(database_url, **(env or {})), port) as (base, pid):
         yield base, pid
 
 

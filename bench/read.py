@@ -5,10 +5,13 @@ asyncpg and through a psycopg 3 async pool, in the same run."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
 from typing import Any
+
+import httpx
 
 from bench import _bulk
 from bench import _common as c
@@ -48,6 +51,32 @@ def wrk(url: str, headers: dict[str, str], seconds: int = DURATION) -> dict[str,
     return result
 
 
+# As in production: rate limits checked on every request (per IP before routing, per client
+# after authentication), at limits this one load generator never reaches in a run, and an
+# OAuth2 access token (ES256) from the hub's own token endpoint, not a development token.
+PRODUCTION_LIKE = {"RIGHTSHUB_RATE_LIMIT_CLIENT": "10000000/hour",
+                   "RIGHTSHUB_RATE_LIMIT_IP": "10000000/hour"}
+
+
+def oauth_client(database_url: str) -> tuple[str, str]:
+    """A reading client of the bench agency: ``rightshub clients create``; (id, secret)."""
+    out = subprocess.run(
+        [c.RIGHTSHUB, "clients", "create", "--agency", c.BENCH_AGENCY, "--name", "bench read",
+         "--scopes", "records:read", "--json"],
+        env=c.hub_env(database_url), cwd=c.ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    created = json.loads(out.strip().splitlines()[-1])
+    return created["client_id"], created["client_secret"]
+
+
+def access_token(base: str, client: tuple[str, str]) -> dict[str, str]:
+    """The Authorization header of a client-credentials token from the hub under test."""
+    answer = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                        auth=client, timeout=10)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
 def _measure(url: str, headers: dict[str, str]) -> dict[str, Any]:
     wrk(url, headers, WARMUP)
     return wrk(url, headers)
@@ -60,15 +89,17 @@ def run() -> dict[str, Any]:
     url = c.recreate_pg_database(DB)
     c.fresh_hub_database(url)
     load = _bulk.load(url, ROWS)
+    client = oauth_client(url)
     results: dict[str, Any] = {"rows_in_table": ROWS, "connections": CONNECTIONS,
                                "threads": THREADS, "seconds": DURATION, "load": load,
+                               "hub_settings": PRODUCTION_LIKE, "hub_auth": "OAuth2 ES256",
                                "runs": {}}
     runs = results["runs"]
     try:
         for workers in (1, 2):
-            with c.hub_server(url, workers=workers) as (base, _pid):
+            with c.hub_server(url, workers=workers, env=PRODUCTION_LIKE) as (base, _pid):
                 runs[f"hub_rest_{workers}p"] = _measure(
-                    f"{base}/v1/products?limit=50", c.auth_headers()
+                    f"{base}/v1/products?limit=50", access_token(base, client)
                 )
             env = {"BENCH_BARE_DATABASE_URL": url}
             with c.asgi_server("bench.bare_app:app", env, workers=workers) as (base, _pid):
