@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import gc
 import os
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -23,6 +22,7 @@ import orjson
 
 import schemas
 from bench import _common as c
+from bench import _profile
 from bench._data import products
 from hub._prepare import prepare
 from hub.tables import new_record_id
@@ -172,60 +172,11 @@ def ceilings(n: int) -> dict[str, Any]:
     return out
 
 
-def _profile(pid: int, out: Path, seconds: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(c.BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "100",
-         "--duration", str(seconds), "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-INTERESTING = ("hub/", "gateway/", "schemas/", "sqlalchemy/", "pydantic/", "asyncpg/",
-               "aiosqlite/", "orjson", "starlette/", "fastapi/", "json/")
-
-
-def _frame(raw: str) -> str:
-    """``func (/long/path/pkg/mod.py:123)`` -> ``func (pkg/mod.py)``."""
-    name, _, where = raw.partition(" (")
-    path = where.rsplit(":", 1)[0]
-    return f"{name} ({'/'.join(path.split('/')[-2:])})" if where else raw
-
-
-def summarise_profile(path: Path, top: int = 20) -> dict[str, Any]:
-    """Shares of py-spy samples per function (collapsed stacks): inclusive, for our code and
-    the libraries on the path, and self (where the interpreter actually was)."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
-        count = int(count_text)
-        frames = [_frame(f) for f in stack.split(";")]
-        total += count
-        for frame in set(frames):
-            if any(mark in frame for mark in INTERESTING):
-                inclusive[frame] += count
-        own[frames[-1]] += count
-
-    def share(n: int) -> float:
-        return round(100 * n / total, 1)
-
-    spine = [k for k, v in inclusive.items() if v > 0.7 * total]  # the ASGI stack itself
-    return {
-        "samples": total,
-        "inclusive_pct": {k: share(v) for k, v in inclusive.most_common(top + len(spine))
-                          if k not in spine},
-        "self_pct": {k: share(v) for k, v in own.most_common(top)},
-    }
-
-
 def rest_ingest(url: str, bodies: list[bytes], again: list[bytes], profile: Path | None,
                 *, workers: int = 1) -> dict[str, Any]:
     out: dict[str, Any] = {"server_processes": workers}
     with c.hub_server(url, workers=workers) as (base, pid):
-        spy = _profile(pid, profile, 600) if profile is not None else None
+        spy = _profile.record(pid, profile, 600) if profile is not None else None
         out["push_new"] = asyncio.run(push(base, bodies))
         if spy is not None:
             spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
@@ -255,7 +206,7 @@ def run(n: int = 100_000, *, profile: bool = True) -> dict[str, Any]:
     if prof_path is not None and prof_path.exists():
         results["profile_rest_postgresql"] = {
             "tool": "py-spy 100 Hz, server process, during push_new",
-            "raw": str(prof_path.relative_to(c.ROOT)), **summarise_profile(prof_path),
+            "raw": str(prof_path.relative_to(c.ROOT)), **_profile.summarise(prof_path),
         }
 
     sqlite_url = c.fresh_sqlite("ingest.db")

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bench import _bulk
+from bench import _bulk, _profile
 from bench import _common as c
 
 DB = "rightshub_bench_read"
@@ -82,7 +82,24 @@ def _measure(url: str, headers: dict[str, str]) -> dict[str, Any]:
     return wrk(url, headers)
 
 
-def run() -> dict[str, Any]:
+PROFILE_SECONDS = 10
+
+
+def _profiled(pid: int, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The 1-process hub under the same load, once more under py-spy: collapsed stacks for
+    the table of where a request's time goes, and a flame graph (SVG) kept beside the
+    results. Not measured for req/s (py-spy takes some of the machine)."""
+    raw = c.CACHE / "read-1p.pyspy.txt"
+    flame = c.ROOT / "bench" / "results" / "read-1p-flamegraph.svg"
+    for out, fmt in ((raw, "raw"), (flame, "flamegraph")):
+        spy = _profile.record(pid, out, PROFILE_SECONDS, fmt=fmt, rate=200)
+        wrk(url, headers, PROFILE_SECONDS)
+        spy.wait(timeout=60)
+    return {"raw": str(raw.relative_to(c.ROOT)), "flamegraph": str(flame.relative_to(c.ROOT)),
+            **_profile.summarise(raw)}
+
+
+def run(*, profile: bool = True) -> dict[str, Any]:
     c.console.rule(f"read: GET /v1/products?limit=50, wrk {THREADS} threads × "
                    f"{CONNECTIONS} connections, {DURATION} s")
     c.ensure_wrk()
@@ -97,10 +114,12 @@ def run() -> dict[str, Any]:
     runs = results["runs"]
     try:
         for workers in (1, 2):
-            with c.hub_server(url, workers=workers, env=PRODUCTION_LIKE) as (base, _pid):
-                runs[f"hub_rest_{workers}p"] = _measure(
-                    f"{base}/v1/products?limit=50", access_token(base, client)
-                )
+            with c.hub_server(url, workers=workers, env=PRODUCTION_LIKE) as (base, pid):
+                headers = access_token(base, client)
+                runs[f"hub_rest_{workers}p"] = _measure(f"{base}/v1/products?limit=50", headers)
+                if profile and workers == 1:
+                    results["profile_hub_rest_1p"] = _profiled(
+                        pid, f"{base}/v1/products?limit=50", headers)
             env = {"BENCH_BARE_DATABASE_URL": url}
             with c.asgi_server("bench.bare_app:app", env, workers=workers) as (base, _pid):
                 for driver in ("asyncpg", "psycopg"):
@@ -125,9 +144,13 @@ def run() -> dict[str, Any]:
     c.print_table("read: 50 products a page",
                   ["endpoint", "processes", "req/s", "p50 ms", "p99 ms", "non-2xx",
                    "socket errors"], rows)
+    if "profile_hub_rest_1p" in results:
+        prof = results["profile_hub_rest_1p"]
+        c.print_table("where a request's time goes (hub, 1 process, py-spy self samples)",
+                      ["part", "% of samples"], list(prof["parts_self_pct"].items()))
     c.write_results("read", results)
     return results
 
 
 def main(args: argparse.Namespace) -> None:
-    run()
+    run(profile=not args.no_profile)

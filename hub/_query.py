@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import schemas
 from hub._cursor import decode_cursor, encode_cursor
+from hub._driver import fetch_rows
 from hub._errors import InvalidInput
 from hub._phrase import SEPARATOR, HasWordPairs, holds_pairs, word_pairs
 from hub._principal import Principal
@@ -39,14 +41,22 @@ ENVELOPE_COLUMNS = (
 _DATA_AT = [c.key for c in ENVELOPE_COLUMNS].index("data")
 
 
-def envelope_columns(content_keys: frozenset[str] | None, *, postgresql: bool) -> list[Any]:
+def envelope_columns(content_keys: frozenset[str] | None, *, postgresql: bool,
+                     content_text: bool = False) -> list[Any]:
     """ENVELOPE_COLUMNS, with only ``content_keys`` of the content when they are given and the
     database is PostgreSQL (``jsonb_build_object``; a key the record lacks reads as null). A
     product's content is ~900 bytes of JSON and ~20 keys: a GraphQL page asking for six of
     them spent more CPU decoding and copying the rest than on anything else (bench/graphql).
-    SQLite returns the whole content (it is not the read-heavy deployment)."""
+    SQLite returns the whole content (it is not the read-heavy deployment).
+
+    ``content_text``: the content as the database's JSON text, not parsed, for a caller that
+    only writes it out again (REST pages embed it with ``orjson.Fragment``): parsing ~900
+    bytes per product and serialising them again was a fifth of a REST page's CPU (py-spy,
+    bench read)."""
     columns: list[Any] = list(ENVELOPE_COLUMNS)
-    if content_keys is not None and postgresql:
+    if content_text:
+        columns[_DATA_AT] = sa.cast(RECORDS.data, sa.Text).label("data")
+    elif content_keys is not None and postgresql:
         pairs: list[Any] = []
         for key in sorted(content_keys):
             pairs += [sa.literal(key), RECORDS.data[key]]
@@ -238,21 +248,22 @@ def filter_conditions(
 # A list without search built the same statement for every request: building it, its cache
 # key and adapting the cached compilation to a new statement object were a fifth of a small
 # page's cost (py-spy, bench/graphql). The page size and the cursor are bound parameters.
-_PlainKey = tuple[str, str, RecordFilter, bool, frozenset[str] | None, bool]
+_PlainKey = tuple[str, str, RecordFilter, bool, frozenset[str] | None, bool, bool]
 _PLAIN_LISTS: dict[_PlainKey, tuple[AgencyGraph, sa.Select[Any]]] = {}
 
 
 def _plain_list(principal: Principal, graph: AgencyGraph, record_type: str, flt: RecordFilter,
                 after_cursor: bool, content_keys: frozenset[str] | None,
-                postgresql: bool) -> sa.Select[Any]:
-    key = (principal.agency, record_type, flt, after_cursor, content_keys, postgresql)
+                postgresql: bool, content_text: bool) -> sa.Select[Any]:
+    key = (principal.agency, record_type, flt, after_cursor, content_keys, postgresql,
+           content_text)
     cached = _PLAIN_LISTS.get(key)
     if cached is not None and cached[0] is graph:
         return cached[1]
     conditions = filter_conditions(principal, graph, record_type, flt)
     if after_cursor:
         conditions.append(RECORDS.seq < sa.bindparam("last_seq", type_=sa.BigInteger))
-    columns = envelope_columns(content_keys, postgresql=postgresql)
+    columns = envelope_columns(content_keys, postgresql=postgresql, content_text=content_text)
     stmt = (sa.select(*columns).where(*conditions).order_by(RECORDS.seq.desc())
             .limit(sa.bindparam("page_limit", type_=sa.Integer)))
     if len(_PLAIN_LISTS) > 2_000:  # bounded: filters with timestamps are many
@@ -271,18 +282,22 @@ async def list_records(
     limit: int,
     cursor: str | None,
     content_keys: frozenset[str] | None = None,
+    content_text: bool = False,
 ) -> Page:
     """A page of records, newest first (or by search tier, then newest, with ``flt.q``).
     ``content_keys``: the only keys of the content the caller reads (see
-    :func:`envelope_columns`); None for all of it."""
+    :func:`envelope_columns`); None for all of it. ``content_text``: the content as JSON
+    text (see there)."""
     postgresql = _is_postgresql(session)
     if flt.q is None:
         params: dict[str, int] = {"page_limit": limit + 1}
         if cursor is not None:
             (params["last_seq"],) = decode_cursor(cursor, length=1)
         stmt = _plain_list(principal, graph, record_type, flt, cursor is not None, content_keys,
-                           postgresql)
-        rows = list(await session.execute(stmt, params))
+                           postgresql, content_text)
+        rows = list(await fetch_rows(session, stmt, params)
+                    if isinstance(session, AsyncConnection)
+                    else await session.execute(stmt, params))
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].seq]) if more and rows else None
@@ -295,7 +310,7 @@ async def list_records(
     if not 0 <= tier < len(tiers):
         raise InvalidInput("Con trỏ phân trang (cursor) không hợp lệ.", "Invalid cursor.")
     found: list[tuple[int, Any]] = []
-    columns = envelope_columns(content_keys, postgresql=postgresql)
+    columns = envelope_columns(content_keys, postgresql=postgresql, content_text=content_text)
     # Fill the page tier by tier; one row more than the page says whether another follows.
     for number in range(tier, len(tiers)):
         where = [*conditions, tiers[number]]
@@ -351,7 +366,7 @@ def envelope(record: Any, files: list[Any] | None = None) -> dict[str, Any]:
     look-ups were a tenth of a REST page's CPU, py-spy on bench read) or a Record. ``files``:
     its archived files (``hub._archive_db.FileInfo``); the key is left out when the caller
     did not read them."""
-    if isinstance(record, sa.Row):
+    if isinstance(record, sa.Row | tuple):  # a Core row, or one of hub._driver's
         wire = dict(zip(_WIRE_NAMES, record, strict=False))
     else:
         wire = {name: getattr(record, column.key)
@@ -359,6 +374,8 @@ def envelope(record: Any, files: list[Any] | None = None) -> dict[str, Any]:
     deleted = wire["deleted"]
     if deleted:
         wire["data"] = {}
+    elif isinstance(wire["data"], str):  # the stored JSON text (``content_text``), as it is
+        wire["data"] = orjson.Fragment(wire["data"])
     if files is not None:
         wire["files"] = [] if deleted else [f.as_dict() for f in files]
     return wire

@@ -257,7 +257,8 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         graph = await hub.catalog.agencies()
         async with hub.db.read() as connection:  # two SELECTs: no transaction needed
             page = await list_records(
-                connection, principal, graph, name, flt, limit=size, cursor=cursor
+                connection, principal, graph, name, flt, limit=size, cursor=cursor,
+                content_text=True,
             )
             files = await current_file_lists(connection, [r.id for r in page.items])
         return JSON({"items": [envelope(r, files[r.id]) for r in page.items],

@@ -28,11 +28,31 @@ async def _statements(client: httpx.AsyncClient, hub: Hub, first: int) -> int:
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    event.listen(hub.db.engine.sync_engine, "before_cursor_execute", count)
+    # List pages run through asyncpg itself on PostgreSQL (hub._driver), beside SQLAlchemy:
+    # its statements are counted by asyncpg's query logger on every connection checked out.
+    def driver_logged(query: Any) -> None:
+        if query.query.strip() != ";":  # the pool's liveness ping, not the request's
+            seen.append(query.query)
+
+    def checkout(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(driver_logged)
+
+    def checkin(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.driver_connection.remove_query_logger(driver_logged)
+
+    engine = hub.db.engine.sync_engine
+    driver = engine.dialect.name == "postgresql"
+    event.listen(engine, "before_cursor_execute", count)
+    if driver:
+        event.listen(engine.pool, "checkout", checkout)
+        event.listen(engine.pool, "checkin", checkin)
     try:
         found = await data(client, QUERY, {"first": first})
     finally:
-        event.remove(hub.db.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", count)
+        if driver:
+            event.remove(engine.pool, "checkout", checkout)
+            event.remove(engine.pool, "checkin", checkin)
     nodes = found["products"]["nodes"]
     assert len(nodes) == first
     assert all(n["agency"]["name"] and n["themeTerms"] for n in nodes)
