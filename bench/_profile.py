@@ -57,7 +57,12 @@ def _frame(raw: str) -> str:
     return f"{name} ({'/'.join(path.split('/')[-2:])})" if where else raw
 
 
+IDLE = "idle: the event loop waiting for sockets"
+
+
 def _part(raw: str) -> str:
+    if raw.startswith("Runner.run (asyncio/runners.py"):
+        return IDLE
     for part, marks in PARTS:
         if any(mark in raw for mark in marks):
             return part

@@ -32,7 +32,7 @@ import orjson
 
 from bench import _bulk
 from bench import _common as c
-from bench.read import _ms
+from bench.read import PRODUCTION_LIKE, _ms, access_token, oauth_client
 
 DB = "rightshub_bench_graphql"
 ROWS = 2_000
@@ -245,14 +245,18 @@ def run() -> dict[str, Any]:
                                "threads": THREADS, "seconds_per_round": DURATION,
                                "rounds": ROUNDS, "load": load,
                                "hub_query": HUB_QUERY, "postgraphile_query": PG_QUERY,
-                               "postgraphile_version": POSTGRAPHILE_VERSION, "runs": {}}
+                               "postgraphile_version": POSTGRAPHILE_VERSION,
+                               "hub_settings": PRODUCTION_LIKE, "hub_auth": "OAuth2 ES256",
+                               "runs": {}}
     runs = results["runs"]
-    auth = c.auth_headers()
+    client = oauth_client(url)  # the hub as in production: see bench.read.PRODUCTION_LIKE
     try:
         # All three servers run side by side and are measured in turn, round after round: on
         # a shared machine the load changes by the minute, and each round sees the same load.
         with contextlib.ExitStack() as servers:
-            base, hub_pid = servers.enter_context(c.hub_server(url, workers=1))
+            base, hub_pid = servers.enter_context(
+                c.hub_server(url, workers=1, env=PRODUCTION_LIKE))
+            auth = access_token(base, client)
             pg_url, pg_pid = servers.enter_context(postgraphile(url))
             hub_script, pg_script = _post_script("hub", HUB_QUERY), _post_script("pg", PG_QUERY)
             hub_nodes, pg_nodes = ["data", "products", "nodes"], ["data", "allRecords", "nodes"]
@@ -264,7 +268,8 @@ def run() -> dict[str, Any]:
                 "postgraphile": (pg_url, {}, pg_script, PG_QUERY, pg_nodes, pg_pid),
             }
             if TWO_PROCESSES:
-                base2, hub2_pid = servers.enter_context(c.hub_server(url, workers=2))
+                base2, hub2_pid = servers.enter_context(
+                    c.hub_server(url, workers=2, env=PRODUCTION_LIKE))
                 pg2_url, pg2_pid = servers.enter_context(postgraphile(url, workers=2))
                 targets["hub_graphql_2"] = (f"{base2}/graphql", auth, hub_script, HUB_QUERY,
                                             hub_nodes, hub2_pid)

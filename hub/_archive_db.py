@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hub._driver import fetch_rows
 from hub.tables import RecordFile
 
 CHUNK = 500
@@ -76,7 +77,9 @@ async def current_file_lists(
     else:
         parts = [(_CURRENT.where(_FILES.c.record_id.in_(part)), {}) for part in _chunks(ids)]
     for stmt, params in parts:
-        for row in await session.execute(stmt, params):
+        rows = (await fetch_rows(session, stmt, params) if isinstance(session, AsyncConnection)
+                else await session.execute(stmt, params))
+        for row in rows:
             found[row[1]].append(FileInfo(*row))
     return found
 
