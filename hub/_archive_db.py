@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from hub._driver import fetch_rows
+from hub._driver import dialect_name, fetch_rows
 from hub.tables import RecordFile
 
 CHUNK = 500
@@ -72,22 +72,14 @@ async def current_file_lists(
     found: dict[str, list[FileInfo]] = {i: [] for i in ids}
     if not ids:
         return found
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         parts = [(_CURRENT_ANY, {"ids": ids})]
     else:
         parts = [(_CURRENT.where(_FILES.c.record_id.in_(part)), {}) for part in _chunks(ids)]
     for stmt, params in parts:
-        rows = (await fetch_rows(session, stmt, params) if isinstance(session, AsyncConnection)
-                else await session.execute(stmt, params))
-        for row in rows:
+        for row in await fetch_rows(session, stmt, params):
             found[row[1]].append(FileInfo(*row))
     return found
-
-
-def _dialect(session: AsyncSession | AsyncConnection) -> str:
-    if isinstance(session, AsyncConnection):
-        return session.dialect.name
-    return session.get_bind().dialect.name
 
 
 async def file_lists_at(

@@ -158,7 +158,7 @@ class Database:
         )
         # The same engine and pool with reads in autocommit (see :meth:`read`).
         self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.read_sessions = async_sessionmaker(self.reads, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.reads, expire_on_commit=False)
         self._read_gates: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
         self._audit_key: bytes | None = None
@@ -234,7 +234,7 @@ class Database:
     def read_session(self) -> AsyncSession:
         """An ORM session in autocommit, for reads that load mapped objects (one statement
         each)."""
-        return self.read_sessions()
+        return self._read_sessions()
 
     def _read_gate(self) -> asyncio.Semaphore:
         # One per event loop (a semaphore belongs to the loop that first waits on it).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 Processor = Callable[[Any], Any] | None
 
@@ -71,31 +71,46 @@ def _compiled(stmt: sa.Select[Any], dialect: sa.Dialect) -> _Compiled | None:
     return compiled
 
 
-async def fetch_rows(connection: AsyncConnection, stmt: sa.Select[Any],
+def dialect_name(session: AsyncSession | AsyncConnection) -> str:
+    """``postgresql`` or ``sqlite``: the database a session or connection talks to."""
+    if isinstance(session, AsyncConnection):
+        return session.dialect.name
+    return session.get_bind().dialect.name
+
+
+async def fetch_rows(connection: AsyncSession | AsyncConnection, stmt: sa.Select[Any],
                      params: Mapping[str, Any]) -> Sequence[Any]:
-    """The rows of ``stmt`` with ``params``, as named tuples of its selected columns (read by
-    position or by attribute, like SQLAlchemy's rows)."""
-    compiled = _compiled(stmt, connection.dialect) if connection.dialect.name == "postgresql" \
-        else None
-    if compiled is not None:
-        values = {**compiled.static, **params}
-        args = [value if process is None else process(value)
-                for value, process in zip([values[n] for n in compiled.names], compiled.binds,
-                                          strict=True)]
-        try:
-            driver = (await connection.get_raw_connection()).driver_connection
-            records = await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
-        except Exception:  # SQLAlchemy runs it again, and reports the error as it always does
-            pass
-        else:
-            make, results = compiled.row, compiled.results
-            if not results:
-                return [make(record) for record in records]
-            rows = []
-            for record in records:
-                values_of = list(record)
-                for index, process in results:
-                    values_of[index] = process(values_of[index])
-                rows.append(make(values_of))
-            return rows
+    """The rows of ``stmt`` with ``params``, read by position or by attribute: named tuples of
+    its selected columns from the driver, or SQLAlchemy's rows (an ORM session, SQLite)."""
+    if isinstance(connection, AsyncConnection) and connection.dialect.name == "postgresql":
+        compiled = _compiled(stmt, connection.dialect)
+        if compiled is not None:
+            rows = await _through_driver(connection, compiled, params)
+            if rows is not None:
+                return rows
     return list(await connection.execute(stmt, params))
+
+
+async def _through_driver(connection: AsyncConnection, compiled: _Compiled,
+                          params: Mapping[str, Any]) -> list[Any] | None:
+    """The rows from asyncpg itself; None when it failed (SQLAlchemy then runs the statement
+    again, and reports the error as it always does)."""
+    values = {**compiled.static, **params}
+    args = [value if process is None else process(value)
+            for value, process in zip([values[n] for n in compiled.names], compiled.binds,
+                                      strict=True)]
+    try:
+        driver = (await connection.get_raw_connection()).driver_connection
+        records = await driver.fetch(compiled.sql, *args)  # type: ignore[union-attr]
+    except Exception:
+        return None
+    make, results = compiled.row, compiled.results
+    if not results:
+        return [make(record) for record in records]
+    rows = []
+    for record in records:
+        values_of = list(record)
+        for index, process in results:
+            values_of[index] = process(values_of[index])
+        rows.append(make(values_of))
+    return rows

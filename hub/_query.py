@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import schemas
 from hub._cursor import decode_cursor, encode_cursor
-from hub._driver import fetch_rows
+from hub._driver import dialect_name, fetch_rows
 from hub._errors import InvalidInput
 from hub._phrase import SEPARATOR, HasWordPairs, holds_pairs, word_pairs
 from hub._principal import Principal
@@ -63,12 +63,6 @@ def envelope_columns(content_keys: frozenset[str] | None, *, postgresql: bool,
         columns[_DATA_AT] = sa.func.jsonb_build_object(*pairs, type_=RECORDS.data.type).label(
             "data")
     return columns
-
-
-def _is_postgresql(session: AsyncSession | AsyncConnection) -> bool:
-    if isinstance(session, AsyncConnection):
-        return session.dialect.name == "postgresql"
-    return session.get_bind().dialect.name == "postgresql"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,16 +282,14 @@ async def list_records(
     ``content_keys``: the only keys of the content the caller reads (see
     :func:`envelope_columns`); None for all of it. ``content_text``: the content as JSON
     text (see there)."""
-    postgresql = _is_postgresql(session)
+    postgresql = dialect_name(session) == "postgresql"
     if flt.q is None:
         params: dict[str, int] = {"page_limit": limit + 1}
         if cursor is not None:
             (params["last_seq"],) = decode_cursor(cursor, length=1)
         stmt = _plain_list(principal, graph, record_type, flt, cursor is not None, content_keys,
                            postgresql, content_text)
-        rows = list(await fetch_rows(session, stmt, params)
-                    if isinstance(session, AsyncConnection)
-                    else await session.execute(stmt, params))
+        rows = list(await fetch_rows(session, stmt, params))
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].seq]) if more and rows else None
