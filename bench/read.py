@@ -1,6 +1,8 @@
 """Read: ``GET /v1/products?limit=50`` at 64 connections with wrk (2 threads), the hub on 1
 and 2 server processes, beside bare FastAPI endpoints returning the same 50 rows through
-asyncpg and through a psycopg 3 async pool, in the same run."""
+asyncpg and through a psycopg 3 async pool, in the same run. The hub runs as in production
+(rate limits checked, an OAuth2 token: :data:`PRODUCTION_LIKE`), and its 1-process run is
+profiled with py-spy once more after it is measured."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 
+import auth
 from bench import _bulk, _profile
 from bench import _common as c
 
@@ -71,7 +74,7 @@ def oauth_client(database_url: str) -> tuple[str, str]:
 
 def access_token(base: str, client: tuple[str, str]) -> dict[str, str]:
     """The Authorization header of a client-credentials token from the hub under test."""
-    answer = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+    answer = httpx.post(f"{base}{auth.TOKEN_PATH}", data={"grant_type": "client_credentials"},
                         auth=client, timeout=10)
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
