@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 import schemas
 from gateway._wire import RecordPage
@@ -27,6 +28,7 @@ from gateway.http._params import (
     VocabCode,
 )
 from gateway.http._problems import batch_rejected
+from gateway.http._query import QueryModel
 from hub import (
     IdempotencyRequest,
     ImportSummary,
@@ -169,6 +171,28 @@ def put_body_schema(record_type: schemas.RecordType) -> dict[str, Any]:
     return schema
 
 
+class RecordListQuery(BaseModel):
+    """The filters of a record list, read from the query string in one validation
+    (:class:`~gateway.http._query.QueryModel`)."""
+
+    agency: AgencyCode = None
+    kind: VocabCode = None
+    theme: VocabCode = None
+    language: VocabCode = None
+    target_group: VocabCode = None
+    channel: VocabCode = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    updated_since: IsoDateTime | None = None
+    q: SearchText = None
+    include_deleted: bool = False
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None
+    cursor: Cursor = None
+
+
+LIST_QUERY = QueryModel(RecordListQuery)
+
+
 def record_router(record_type: schemas.RecordType) -> APIRouter:
     name = record_type.name
     router = APIRouter(prefix=f"/{name}", tags=[record_type.label_en], responses=PROBLEMS)
@@ -227,37 +251,28 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
         )
         return _summary_response(request, result)
 
-    @router.get("", name=f"{name}_list", summary=f"List {name}", response_model=RecordPage)
+    @router.get("", name=f"{name}_list", summary=f"List {name}", response_model=RecordPage,
+                openapi_extra={"parameters": LIST_QUERY.openapi_parameters()})
     async def list_(
         principal: Reader,
         hub: HubDep,
-        agency: AgencyCode = None,
-        kind: VocabCode = None,
-        theme: VocabCode = None,
-        language: VocabCode = None,
-        target_group: VocabCode = None,
-        channel: VocabCode = None,
-        date_from: IsoDate | None = None,
-        date_to: IsoDate | None = None,
-        updated_since: IsoDateTime | None = None,
-        q: SearchText = None,
-        include_deleted: bool = False,
-        limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-        cursor: Cursor = None,
+        query: Annotated[RecordListQuery, Depends(LIST_QUERY)],
     ) -> Response:
         """Filter by agency (former agencies roll up to their successors), kind, vocabulary
         codes, dates and text. Pages are capped at the configured maximum."""
         settings = hub.settings
-        size = min(limit or settings.default_page_size, settings.max_page_size)
+        size = min(query.limit or settings.default_page_size, settings.max_page_size)
         flt = RecordFilter(
-            agency=agency, kind=kind, theme=theme, language=language,
-            target_group=target_group, channel=channel, date_from=date_from, date_to=date_to,
-            updated_since=_utc(updated_since), q=q, include_deleted=include_deleted,
+            agency=query.agency, kind=query.kind, theme=query.theme, language=query.language,
+            target_group=query.target_group, channel=query.channel,
+            date_from=query.date_from, date_to=query.date_to,
+            updated_since=_utc(query.updated_since), q=query.q,
+            include_deleted=query.include_deleted,
         )
         graph = await hub.catalog.agencies()
         async with hub.db.read() as connection:  # two SELECTs: no transaction needed
             page = await list_records(
-                connection, principal, graph, name, flt, limit=size, cursor=cursor,
+                connection, principal, graph, name, flt, limit=size, cursor=query.cursor,
                 content_text=True,
             )
             files = await current_file_lists(connection, [r.id for r in page.items])
