@@ -13,6 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import schemas
+from hub._archive_db import (
+    FileInfo,
+    current_file_lists,
+    current_files_column,
+    embedded_files,
+)
 from hub._cursor import decode_cursor, encode_cursor
 from hub._driver import dialect_name, fetch_rows
 from hub._errors import InvalidInput
@@ -84,6 +90,8 @@ class RecordFilter:
 class Page:
     items: list[Any]  # rows with the ENVELOPE_COLUMNS, read by attribute like a Record
     next_cursor: str | None
+    # Record id -> its current files, when asked for (``list_records(with_files=True)``).
+    files: dict[str, list[FileInfo]] | None = None
 
 
 # agency -> (the registry it was built from, the condition). Building the IN clause took
@@ -242,22 +250,25 @@ def filter_conditions(
 # A list without search built the same statement for every request: building it, its cache
 # key and adapting the cached compilation to a new statement object were a fifth of a small
 # page's cost (py-spy, bench/graphql). The page size and the cursor are bound parameters.
-_PlainKey = tuple[str, str, RecordFilter, bool, frozenset[str] | None, bool, bool]
+_PlainKey = tuple[str, str, RecordFilter, bool, frozenset[str] | None, bool, bool, bool]
 _PLAIN_LISTS: dict[_PlainKey, tuple[AgencyGraph, sa.Select[Any]]] = {}
 
 
 def _plain_list(principal: Principal, graph: AgencyGraph, record_type: str, flt: RecordFilter,
                 after_cursor: bool, content_keys: frozenset[str] | None,
-                postgresql: bool, content_text: bool) -> sa.Select[Any]:
+                postgresql: bool, content_text: bool, with_files: bool) -> sa.Select[Any]:
     key = (principal.agency, record_type, flt, after_cursor, content_keys, postgresql,
-           content_text)
+           content_text, with_files)
     cached = _PLAIN_LISTS.get(key)
     if cached is not None and cached[0] is graph:
         return cached[1]
     conditions = filter_conditions(principal, graph, record_type, flt)
     if after_cursor:
         conditions.append(RECORDS.seq < sa.bindparam("last_seq", type_=sa.BigInteger))
-    columns = envelope_columns(content_keys, postgresql=postgresql, content_text=content_text)
+    columns: list[Any] = list(
+        envelope_columns(content_keys, postgresql=postgresql, content_text=content_text))
+    if with_files:
+        columns.append(current_files_column(RECORDS.id))
     stmt = (sa.select(*columns).where(*conditions).order_by(RECORDS.seq.desc())
             .limit(sa.bindparam("page_limit", type_=sa.Integer)))
     if len(_PLAIN_LISTS) > 2_000:  # bounded: filters with timestamps are many
@@ -277,23 +288,49 @@ async def list_records(
     cursor: str | None,
     content_keys: frozenset[str] | None = None,
     content_text: bool = False,
+    with_files: bool = False,
 ) -> Page:
     """A page of records, newest first (or by search tier, then newest, with ``flt.q``).
     ``content_keys``: the only keys of the content the caller reads (see
     :func:`envelope_columns`); None for all of it. ``content_text``: the content as JSON
-    text (see there)."""
+    text (see there). ``with_files``: the page's files too (``Page.files``), in the same
+    statement on PostgreSQL without search."""
+    page = await _page(session, principal, graph, record_type, flt, limit=limit,
+                       cursor=cursor, content_keys=content_keys, content_text=content_text,
+                       with_files=with_files)
+    if with_files and page.files is None:
+        files = await current_file_lists(session, [row.id for row in page.items])
+        return Page(page.items, page.next_cursor, files)
+    return page
+
+
+async def _page(
+    session: AsyncSession | AsyncConnection,
+    principal: Principal,
+    graph: AgencyGraph,
+    record_type: str,
+    flt: RecordFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    content_keys: frozenset[str] | None,
+    content_text: bool,
+    with_files: bool,
+) -> Page:
     postgresql = dialect_name(session) == "postgresql"
     if flt.q is None:
         params: dict[str, int] = {"page_limit": limit + 1}
         if cursor is not None:
             (params["last_seq"],) = decode_cursor(cursor, length=1)
+        embed = with_files and postgresql
         stmt = _plain_list(principal, graph, record_type, flt, cursor is not None, content_keys,
-                           postgresql, content_text)
+                           postgresql, content_text, embed)
         rows = list(await fetch_rows(session, stmt, params))
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].seq]) if more and rows else None
-        return Page(rows, next_cursor)
+        files = {row.id: embedded_files(row.id, row.files) for row in rows} if embed else None
+        return Page(rows, next_cursor, files)
 
     conditions = filter_conditions(principal, graph, record_type, flt)
     words, tiers = _search(flt.q)

@@ -38,7 +38,7 @@ def _allowed(route: APIRoute) -> frozenset[str]:
 
 async def reject_unknown_query(request: Request) -> None:
     """A router dependency: 400 when the query string names a parameter the route lacks."""
-    if not request.url.query:
+    if not request.scope.get("query_string"):  # not request.url: it builds the whole URL
         return
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):

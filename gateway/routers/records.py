@@ -270,12 +270,12 @@ def record_router(record_type: schemas.RecordType) -> APIRouter:
             include_deleted=query.include_deleted,
         )
         graph = await hub.catalog.agencies()
-        async with hub.db.read() as connection:  # two SELECTs: no transaction needed
+        async with hub.db.read() as connection:  # SELECTs only: no transaction needed
             page = await list_records(
                 connection, principal, graph, name, flt, limit=size, cursor=query.cursor,
-                content_text=True,
+                content_text=True, with_files=True,
             )
-            files = await current_file_lists(connection, [r.id for r in page.items])
+        files = page.files or {}
         return JSON({"items": [envelope(r, files[r.id]) for r in page.items],
                      "next_cursor": page.next_cursor})
 

@@ -245,3 +245,30 @@ async def test_files_for_records_follows_the_read_policy(archive: Archive) -> No
     theirs = await files_for_records(archive.hub, other, ids)
     assert {k: [f.id for f in v] for k, v in theirs.items()} == {shared: [one], bare: []}
     assert theirs[shared][0].sha256 == sha(pdf_bytes(seed=b"g1"))
+
+
+async def test_list_pages_carry_each_records_current_files(archive: Archive) -> None:
+    """A list page reads its records' files with them (one statement on PostgreSQL, issue 20):
+    each item's files are the ones its own read answers, oldest first, none once detached."""
+    ids = {n: await archive.new_product(f"LF-{n}") for n in range(4)}
+    uploaded: dict[int, list[str]] = {n: [] for n in ids}
+    for n, record_id in ids.items():
+        for k in range(n):  # LF-0 none, LF-3 three
+            data = pdf_bytes(2_000 + k, seed=f"LF-{n}-{k}".encode())
+            answer = await archive.upload(record_id, data, name=f"tệp {k}.pdf")
+            assert answer.status_code == 201, answer.text
+            uploaded[n].append(answer.json()["id"])
+    removed = await archive.client.delete(f"/v1/files/{uploaded[3][1]}", headers=auth("g16"))
+    assert removed.status_code == 204, removed.text
+    page = await archive.client.get("/v1/products?limit=3", headers=auth("g16"))
+    assert page.status_code == 200, page.text
+    rest = await archive.client.get(
+        "/v1/products", params={"cursor": page.json()["next_cursor"]}, headers=auth("g16"))
+    items = {i["source_id"]: i for i in [*page.json()["items"], *rest.json()["items"]]}
+    assert [f["id"] for f in items["LF-3"]["files"]] == [uploaded[3][0], uploaded[3][2]]
+    assert [f["id"] for f in items["LF-2"]["files"]] == uploaded[2]
+    assert items["LF-0"]["files"] == []
+    for n in ids:
+        one = await archive.client.get(f"/v1/products/LF-{n}", headers=auth("g16"))
+        assert items[f"LF-{n}"]["files"] == one.json()["files"]
+    assert [f["name"] for f in items["LF-3"]["files"]] == ["tệp 0.pdf", "tệp 2.pdf"]
