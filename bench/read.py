@@ -2,7 +2,12 @@
 and 2 server processes, beside bare FastAPI endpoints returning the same 50 rows through
 asyncpg and through a psycopg 3 async pool, in the same run. The hub runs as in production
 (rate limits checked, an OAuth2 token: :data:`PRODUCTION_LIKE`), and its 1-process run is
-profiled with py-spy once more after it is measured."""
+profiled with py-spy once more after it is measured.
+
+The hub and bare asyncpg are measured in alternation, :data:`ROUNDS` times each with both
+servers up, and the ratio is the median of the rounds' ratios: on this shared machine one
+10-second run of either was seen to lose half its rate to a burst of load the other did not
+see (2 processes: 356, 749 and 416 req/s in three runs of the same code)."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ CONNECTIONS = 64
 THREADS = 2
 DURATION = int(os.environ.get("BENCH_READ_SECONDS", "10"))
 WARMUP = 2
+ROUNDS = int(os.environ.get("BENCH_READ_ROUNDS", "3"))
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -85,6 +91,26 @@ def _measure(url: str, headers: dict[str, str]) -> dict[str, Any]:
     return wrk(url, headers)
 
 
+def _alternating(hub: tuple[str, dict[str, str]], bare: str) -> dict[str, Any]:
+    """The hub and bare asyncpg in turn, ROUNDS times: each one's median round (by req/s,
+    with that round's latencies), every round, and the median of the rounds' ratios."""
+    wrk(*hub, WARMUP)
+    wrk(bare, {}, WARMUP)
+    rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for _ in range(ROUNDS):
+        rounds.append((wrk(*hub), wrk(bare, {})))
+
+    def middle(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        return sorted(runs, key=lambda r: r["req_per_s"])[len(runs) // 2]
+
+    ratios = [round(h["req_per_s"] / b["req_per_s"], 2) for h, b in rounds]
+    return {"hub": {**middle([h for h, _ in rounds]),
+                    "rounds_req_per_s": [h["req_per_s"] for h, _ in rounds]},
+            "bare": {**middle([b for _, b in rounds]),
+                     "rounds_req_per_s": [b["req_per_s"] for _, b in rounds]},
+            "ratios": ratios, "ratio": c.median(ratios)}
+
+
 PROFILE_SECONDS = 10
 
 
@@ -117,22 +143,21 @@ def run(*, profile: bool = True) -> dict[str, Any]:
     runs = results["runs"]
     try:
         for workers in (1, 2):
-            with c.hub_server(url, workers=workers, env=PRODUCTION_LIKE) as (base, pid):
-                headers = access_token(base, client)
-                runs[f"hub_rest_{workers}p"] = _measure(f"{base}/v1/products?limit=50", headers)
-                if profile and workers == 1:
-                    results["profile_hub_rest_1p"] = _profiled(
-                        pid, f"{base}/v1/products?limit=50", headers)
             env = {"BENCH_BARE_DATABASE_URL": url}
-            with c.asgi_server("bench.bare_app:app", env, workers=workers) as (base, _pid):
-                for driver in ("asyncpg", "psycopg"):
-                    runs[f"bare_{driver}_{workers}p"] = _measure(f"{base}/{driver}", {})
+            with (c.hub_server(url, workers=workers, env=PRODUCTION_LIKE) as (base, pid),
+                  c.asgi_server("bench.bare_app:app", env, workers=workers) as (bare, _pid)):
+                hub = (f"{base}/v1/products?limit=50", access_token(base, client))
+                pair = _alternating(hub, f"{bare}/asyncpg")
+                runs[f"hub_rest_{workers}p"] = pair["hub"]
+                runs[f"bare_asyncpg_{workers}p"] = pair["bare"]
+                results[f"ratios_hub_to_bare_asyncpg_{workers}p"] = pair["ratios"]
+                results[f"ratio_hub_to_bare_asyncpg_{workers}p"] = pair["ratio"]
+                runs[f"bare_psycopg_{workers}p"] = _measure(f"{bare}/psycopg", {})
+                if profile and workers == 1:
+                    results["profile_hub_rest_1p"] = _profiled(pid, *hub)
     finally:
         c.drop_pg_database(DB)
     for workers in (1, 2):
-        hub = runs[f"hub_rest_{workers}p"]["req_per_s"]
-        results[f"ratio_hub_to_bare_asyncpg_{workers}p"] = round(
-            hub / runs[f"bare_asyncpg_{workers}p"]["req_per_s"], 2)
         results[f"ratio_asyncpg_to_psycopg_{workers}p"] = round(
             runs[f"bare_asyncpg_{workers}p"]["req_per_s"]
             / runs[f"bare_psycopg_{workers}p"]["req_per_s"], 2)
@@ -144,9 +169,14 @@ def run(*, profile: bool = True) -> dict[str, Any]:
             r = runs[f"{key}_{workers}p"]
             rows.append((label, workers, r["req_per_s"], r["p50_ms"], r["p99_ms"],
                          r["non_2xx"], r["socket_errors"] or "0"))
-    c.print_table("read: 50 products a page",
+    c.print_table(f"read: 50 products a page (hub and bare asyncpg: median of {ROUNDS} "
+                  "alternating rounds)",
                   ["endpoint", "processes", "req/s", "p50 ms", "p99 ms", "non-2xx",
                    "socket errors"], rows)
+    c.print_table("hub / bare asyncpg, each round and the median",
+                  ["processes", "rounds", "median"],
+                  [(w, " · ".join(str(r) for r in results[f"ratios_hub_to_bare_asyncpg_{w}p"]),
+                    results[f"ratio_hub_to_bare_asyncpg_{w}p"]) for w in (1, 2)])
     if "profile_hub_rest_1p" in results:
         prof = results["profile_hub_rest_1p"]
         c.print_table("where a request's time goes (hub, 1 process, py-spy self samples)",
